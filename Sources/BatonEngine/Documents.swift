@@ -1,0 +1,72 @@
+import BatonModel
+import BatonStore
+import Foundation
+import Yams
+
+/// Reads apply files: JSON or YAML, one document, a list of documents, or YAML documents separated by `---`.
+public enum Documents {
+    public static func load(path: String) throws -> [JSONValue] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw BatonError(.invalidInput, "cannot read file '\(path)'", field: "file")
+        }
+        return try parse(String(decoding: data, as: UTF8.self), name: path)
+    }
+
+    public static func parse(_ text: String, name: String = "input") throws -> [JSONValue] {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        var values: [JSONValue]
+        if trimmed.hasPrefix("{") || trimmed.hasPrefix("[") {
+            do {
+                values = [try JSONValue.parse(trimmed)]
+            } catch {
+                throw BatonError(.invalidInput, "\(name) is not valid JSON: \(error.localizedDescription)", field: "file")
+            }
+        } else {
+            do {
+                values = try Yams.load_all(yaml: text).compactMap { $0 }.map(fromYAML)
+            } catch {
+                throw BatonError(.invalidInput, "\(name) is not valid YAML or JSON: \(error)", field: "file")
+            }
+        }
+        if values.count == 1, case .array(let list) = values[0] { values = list }
+        guard !values.isEmpty else { throw BatonError(.invalidInput, "\(name) holds no documents", field: "file") }
+        return values
+    }
+
+    static func fromYAML(_ value: Any) -> JSONValue {
+        switch value {
+        case let v as Bool: return .bool(v)
+        case let v as Int: return .number(Double(v))
+        case let v as Double: return .number(v)
+        case let v as String: return .string(v)
+        case let v as [Any]: return .array(v.map(fromYAML))
+        case let v as [String: Any]: return .object(v.mapValues(fromYAML))
+        case let v as [AnyHashable: Any]:
+            return .object(Dictionary(v.map { ("\($0.key)", fromYAML($0.value)) }, uniquingKeysWith: { $1 }))
+        case is NSNull: return .null
+        case let v as Date: return .string(Job.formatTime(v))
+        default: return .string("\(value)")
+        }
+    }
+}
+
+/// `baton apply`: validates every document, then writes all of them in one transaction.
+public enum Apply {
+    public struct Summary: Sendable {
+        public var projects = 0, components = 0, configurations = 0
+    }
+
+    public static func apply(_ documents: [JSONValue], store: Store) async throws -> Summary {
+        let referenced = ApplySet.referencedComponents(in: documents)
+        let existing = try await store.componentExecutors(referenced)
+        let projects = try await store.projectIds()
+        switch ApplySet.validate(documents, existing: existing, existingProjects: projects) {
+        case .failure(let issues):
+            throw BatonError(.invalidInput, "nothing was applied: \(issues.items.count) problem\(issues.items.count == 1 ? "" : "s") found",
+                             field: issues.items.first?.field, details: issues.items.map(\.description))
+        case .success(let set):
+            try await store.apply(set)
+            return Summary(projects: set.projects.count, components: set.components.count, configurations: set.configurations.count)
+        }
+    }
+}

@@ -1,0 +1,246 @@
+import BatonModel
+import BatonStore
+import Foundation
+import Logging
+import Metrics
+import PostgresNIO
+import ServiceLifecycle
+
+/// Claims jobs in batches and runs them, up to `concurrency` at once.
+///
+/// One leased connection serves the claim loop: it claims, records outcomes in batches and
+/// heartbeats. A second connection LISTENs on `baton_jobs`; polling is only the fallback.
+public final class Worker: Service, Sendable {
+    public struct Configuration: Sendable {
+        /// Jobs run at once. Default 4.
+        public var concurrency: Int = 4
+        /// Only these components; nil for all. Default nil.
+        public var components: [String]? = nil
+        /// Most jobs claimed by one statement. Default 10.
+        public var batchSize: Int = 10
+        /// Fallback poll when no notification arrives. Default 2 s.
+        public var pollInterval: Duration = .seconds(2)
+        /// A running job's lease; renewed every third of it. Default 60 s.
+        public var leaseSeconds: Double = 60
+        /// Identifies this worker in `jobs.worker_id`. Default host-pid.
+        public var workerId: String = Worker.defaultWorkerId()
+
+        public init() {}
+
+        public func validated() throws -> Configuration {
+            guard (1...1000).contains(concurrency) else { throw BatonError(.invalidInput, "concurrency must be from 1 to 1000", field: "concurrency") }
+            guard (1...1000).contains(batchSize) else { throw BatonError(.invalidInput, "batch size must be from 1 to 1000", field: "batch-size") }
+            guard leaseSeconds >= 3 else { throw BatonError(.invalidInput, "lease must be at least 3 seconds", field: "lease-seconds") }
+            if let components, components.isEmpty { throw BatonError(.invalidInput, "components must name at least one component", field: "components") }
+            return self
+        }
+    }
+
+    enum Event: Sendable {
+        case wake
+        case finished(JobOutcome)
+        case tick
+        case shutdown
+    }
+
+    let store: Store
+    let configuration: Configuration
+    let logger: Logger
+    let claimed = Counter(label: "baton_jobs_claimed_total")
+    let finished = Counter(label: "baton_jobs_finished_total")
+
+    public init(store: Store, configuration: Configuration, logger: Logger) {
+        self.store = store
+        self.configuration = configuration
+        var logger = logger
+        logger[metadataKey: "baton.worker_id"] = "\(configuration.workerId)"
+        self.logger = logger
+    }
+
+    public static func defaultWorkerId() -> String {
+        "\(ProcessInfo.processInfo.hostName)-\(getpid())"
+    }
+
+    public func run() async throws {
+        let (events, continuation) = AsyncStream.makeStream(of: Event.self)
+        logger.info("worker started", metadata: ["baton.concurrency": "\(configuration.concurrency)"])
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.listen(continuation) }
+                group.addTask {
+                    let interval = min(self.configuration.pollInterval, .seconds(self.configuration.leaseSeconds / 3))
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: interval)
+                        continuation.yield(.tick)
+                    }
+                }
+                await self.claimLoop(events: events, continuation: continuation)
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            continuation.yield(.shutdown)
+        }
+        logger.info("worker stopped")
+    }
+
+    /// LISTEN on `baton_jobs` and turn each notification into a wake-up; reconnect with backoff.
+    func listen(_ continuation: AsyncStream<Event>.Continuation) async {
+        var backoff = Duration.milliseconds(100)
+        while !Task.isCancelled {
+            do {
+                try await store.client.withConnection { connection in
+                    try await connection.listen(on: "baton_jobs") { notifications in
+                        backoff = .milliseconds(100)
+                        continuation.yield(.wake) // anything sent while we were not listening
+                        for try await _ in notifications { continuation.yield(.wake) }
+                    }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("LISTEN connection lost; reconnecting", metadata: ["error": "\(String(reflecting: error).prefix(200))"])
+            }
+            try? await Task.sleep(for: backoff)
+            backoff = min(backoff * 2, .seconds(5))
+        }
+    }
+
+    func claimLoop(events: AsyncStream<Event>, continuation: AsyncStream<Event>.Continuation) async {
+        var running: [Int64: Int] = [:] // id -> attempt
+        var pending: [JobOutcome] = []
+        var draining = false
+        var lastHeartbeat = ContinuousClock.now
+        var backoff = Duration.milliseconds(100)
+        let heartbeatEvery = Duration.seconds(configuration.leaseSeconds / 3)
+        let sink = EventBuffer(store: store, logger: logger)
+
+        let inbox = Inbox(events)
+        var next: Event? = .wake
+        await withTaskGroup(of: Void.self) { jobs in
+            jobs.addTask { await sink.run() }
+            while !(draining && running.isEmpty && pending.isEmpty) {
+                do {
+                    try await store.client.withConnection { connection in
+                        while let event = next {
+                            next = .wake // consumed: a retry after a lost connection must not replay it
+                            switch event {
+                            case .wake, .tick: break
+                            case .finished(let outcome): pending.append(outcome)
+                            case .shutdown:
+                                draining = true
+                                logger.info("shutting down: no more claims; waiting for running jobs", metadata: ["baton.running": "\(running.count)"])
+                            }
+                            if !pending.isEmpty {
+                                let accepted = try await WorkerQueries.finish(connection, workerId: configuration.workerId, outcomes: pending, logger: logger)
+                                for outcome in pending {
+                                    running[outcome.id] = nil
+                                    if !accepted.contains(outcome.id) {
+                                        logger.warning("outcome refused: the job is no longer ours", metadata: ["baton.job_id": "\(outcome.id)"])
+                                    }
+                                }
+                                finished.increment(by: pending.count)
+                                pending.removeAll()
+                            }
+                            if ContinuousClock.now - lastHeartbeat >= heartbeatEvery {
+                                try await WorkerQueries.heartbeat(connection, workerId: configuration.workerId, ids: Array(running.keys), leaseSeconds: configuration.leaseSeconds, logger: logger)
+                                lastHeartbeat = .now
+                            }
+                            if draining && running.isEmpty { return }
+                            var free = configuration.concurrency - running.count
+                            while !draining && free > 0 {
+                                let batch = try await WorkerQueries.claim(connection, workerId: configuration.workerId, limit: min(free, configuration.batchSize),
+                                                                         components: configuration.components, leaseSeconds: configuration.leaseSeconds, logger: logger)
+                                claimed.increment(by: batch.count)
+                                for job in batch {
+                                    running[job.id] = job.attempt
+                                    jobs.addTask { await self.execute(job, sink: sink, continuation: continuation) }
+                                }
+                                free -= batch.count
+                                if batch.count < min(free + batch.count, configuration.batchSize) { break }
+                            }
+                            backoff = .milliseconds(100)
+                            next = await inbox.next()
+                        }
+                    }
+                } catch {
+                    logger.warning("claim loop failed; retrying with a new connection", metadata: ["error": "\(String(reflecting: error).prefix(300))"])
+                    try? await Task.sleep(for: backoff)
+                    backoff = min(backoff * 2, .seconds(5))
+                }
+            }
+            sink.close()
+        }
+    }
+
+    func execute(_ job: Job, sink: EventBuffer, continuation: AsyncStream<Event>.Continuation) async {
+        var logger = self.logger
+        logger[metadataKey: "baton.job_id"] = "\(job.id)"
+        logger.debug("job started", metadata: ["baton.component_id": "\(job.componentId)", "baton.config_id": "\(job.configId)"])
+        let outcome = await Executors.run(job, events: sink.sink(for: job.id), logger: logger)
+        logger.debug("job ended", metadata: ["baton.status": "\(outcome.status.rawValue)"])
+        await sink.flush()
+        continuation.yield(.finished(JobOutcome(id: job.id, attempt: job.attempt, status: outcome.status, result: outcome.result)))
+    }
+}
+
+/// The claim loop's single reader of its event stream, kept across reconnects.
+final class Inbox: @unchecked Sendable {
+    private var iterator: AsyncStream<Worker.Event>.Iterator
+    init(_ stream: AsyncStream<Worker.Event>) { iterator = stream.makeAsyncIterator() }
+    /// Only the claim loop calls this, one call at a time.
+    func next() async -> Worker.Event? { await iterator.next() }
+}
+
+/// Collects job output lines and writes them as job events in batches.
+final class EventBuffer: Sendable {
+    struct JobSink: EventSink {
+        let buffer: EventBuffer
+        let jobId: Int64
+        func emit(_ stream: EventStream, _ message: String) { buffer.add(NewEvent(jobId: jobId, stream: stream, message: message)) }
+    }
+
+    private let state = Mutex<(events: [NewEvent], closed: Bool)>(([], false))
+    private let store: Store
+    private let logger: Logger
+    private let (signals, signal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+
+    init(store: Store, logger: Logger) {
+        self.store = store
+        self.logger = logger
+    }
+
+    func sink(for jobId: Int64) -> any EventSink { JobSink(buffer: self, jobId: jobId) }
+
+    func add(_ event: NewEvent) {
+        state.withLock { $0.events.append(event) }
+        signal.yield()
+    }
+
+    func close() {
+        state.withLock { $0.closed = true }
+        signal.finish()
+    }
+
+    /// Writes what is buffered now.
+    func flush() async {
+        let batch = state.withLock { state -> [NewEvent] in
+            defer { state.events.removeAll() }
+            return state.events
+        }
+        guard !batch.isEmpty else { return }
+        do {
+            try await store.appendEvents(batch)
+        } catch {
+            logger.warning("could not write \(batch.count) job events", metadata: ["error": "\(String(reflecting: error).prefix(200))"])
+        }
+    }
+
+    func run() async {
+        for await _ in signals {
+            try? await Task.sleep(for: .milliseconds(100)) // gather lines into one insert
+            await flush()
+        }
+        await flush()
+    }
+}
+
+import Synchronization

@@ -1,0 +1,198 @@
+/// A project as written in an apply document (`kind: project`).
+public struct ProjectSpec: Sendable, Hashable {
+    public var id: String
+    public var name: String
+    public var maxParallelJobs: Int
+
+    public static let defaultMaxParallelJobs = 10
+}
+
+/// A component as written in an apply document (`kind: component`).
+public struct ComponentSpec: Sendable, Hashable {
+    public var projectId: String
+    public var id: String
+    public var executor: ExecutorSpec
+}
+
+/// A configuration as written in an apply document (`kind: configuration`).
+public struct ConfigurationSpec: Sendable, Hashable {
+    public var projectId: String
+    public var componentId: String
+    public var id: String
+    public var name: String
+    public var parameters: JSONValue
+}
+
+/// Identifies a component within a project.
+public struct ComponentKey: Sendable, Hashable, CustomStringConvertible {
+    public var projectId: String
+    public var componentId: String
+
+    public init(projectId: String, componentId: String) {
+        self.projectId = projectId
+        self.componentId = componentId
+    }
+
+    public var description: String { projectId == "default" ? componentId : "\(projectId)/\(componentId)" }
+}
+
+/// A problem with one document of an apply file.
+public struct DocumentIssue: Sendable, Hashable, CustomStringConvertible {
+    /// 1-based position of the document in the file.
+    public var document: Int
+    public var kind: String?
+    public var id: String?
+    public var field: String
+    public var message: String
+
+    public var description: String {
+        var place = "document \(document)"
+        if let kind, let id { place += " (\(kind) '\(id)')" } else if let kind { place += " (\(kind))" }
+        return "\(place): \(field): \(message)"
+    }
+}
+
+/// Everything an apply file asks for, validated.
+public struct ApplySet: Sendable, Hashable {
+    public var projects: [ProjectSpec] = []
+    public var components: [ComponentSpec] = []
+    public var configurations: [ConfigurationSpec] = []
+
+    public init() {}
+
+    /// Component keys that configurations use but the file does not define.
+    public static func referencedComponents(in documents: [JSONValue]) -> Set<ComponentKey> {
+        var defined = Set<ComponentKey>(), used = Set<ComponentKey>()
+        for document in documents {
+            let project = document["project"]?.idValue ?? "default"
+            switch document["kind"]?.stringValue {
+            case "component": if let id = document["id"]?.idValue { defined.insert(.init(projectId: project, componentId: id)) }
+            case "configuration": if let id = document["component"]?.idValue { used.insert(.init(projectId: project, componentId: id)) }
+            default: break
+            }
+        }
+        return used.subtracting(defined)
+    }
+
+    /// Validates apply documents. `existing` holds the executors of components already in the
+    /// database that the documents' configurations refer to; `existingProjects` the project ids.
+    public static func validate(
+        _ documents: [JSONValue],
+        existing: [ComponentKey: ExecutorSpec],
+        existingProjects: Set<String>
+    ) -> Result<ApplySet, DocumentIssues> {
+        var set = ApplySet()
+        var issues: [DocumentIssue] = []
+        var seen = Set<String>()
+        var executors = existing
+        var projects = existingProjects
+        let kinds = ["project", "component", "configuration"]
+
+        // Projects and components first, so configurations may come before their component in the file.
+        for pass in 0..<2 {
+            for (index, document) in documents.enumerated() {
+                let number = index + 1
+                guard let object = document.objectValue else {
+                    if pass == 0 {
+                        issues.append(DocumentIssue(document: number, field: "(document)", message: "must be an object with a 'kind', got \(document.typeName)"))
+                    }
+                    continue
+                }
+                let kind = object["kind"]?.stringValue
+                let id = object["id"]?.idValue
+                func issue(_ field: String, _ message: String) {
+                    issues.append(DocumentIssue(document: number, kind: kind, id: id, field: field, message: message))
+                }
+                let isConfiguration = kind == "configuration"
+                if (pass == 1) != isConfiguration { continue }
+                guard let kind, kinds.contains(kind) else {
+                    if pass == 0 {
+                        issue("kind", object["kind"] == nil
+                            ? "is required: one of \(kinds.joined(separator: ", "))"
+                            : "unknown kind '\(object["kind"]!.stringValue ?? object["kind"]!.jsonText)': use one of \(kinds.joined(separator: ", "))")
+                    }
+                    continue
+                }
+                guard let id, isValidId(id) else {
+                    issue("id", object["id"] == nil ? "is required" : "must be letters, digits, '.', '_' or '-', starting with a letter or digit (at most 200)")
+                    continue
+                }
+                let project = object["project"]?.idValue ?? "default"
+                switch kind {
+                case "project":
+                    var limit = ProjectSpec.defaultMaxParallelJobs
+                    if let raw = object["maxParallelJobs"] {
+                        if let n = raw.numberValue, n >= 1, n <= 100_000, n == n.rounded() { limit = Int(n) } else {
+                            issue("maxParallelJobs", "must be a whole number from 1 to 100000")
+                            continue
+                        }
+                    }
+                    guard seen.insert("project/\(id)").inserted else {
+                        issue("id", "duplicate project id '\(id)' in this file")
+                        continue
+                    }
+                    projects.insert(id)
+                    set.projects.append(ProjectSpec(id: id, name: object["name"]?.stringValue ?? id, maxParallelJobs: limit))
+                case "component":
+                    guard let raw = object["executor"] else {
+                        issue("executor", "is required: {type: process|http|sql|noop|sleep|fail, ...}")
+                        continue
+                    }
+                    switch ExecutorSpec.parse(raw) {
+                    case .failure(let problems):
+                        for problem in problems.items { issue(problem.field, problem.message) }
+                    case .success(let executor):
+                        let key = ComponentKey(projectId: project, componentId: id)
+                        guard seen.insert("component/\(key)").inserted else {
+                            issue("id", "duplicate component id '\(id)' in this file")
+                            continue
+                        }
+                        if !projects.contains(project) {
+                            issue("project", "unknown project '\(project)': apply a 'kind: project' document for it first")
+                            continue
+                        }
+                        executors[key] = executor
+                        set.components.append(ComponentSpec(projectId: project, id: id, executor: executor))
+                    }
+                default: // configuration
+                    guard let componentId = object["component"]?.idValue else {
+                        issue("component", "is required: the id of the component this configuration runs")
+                        continue
+                    }
+                    let key = ComponentKey(projectId: project, componentId: componentId)
+                    guard let executor = executors[key] else {
+                        issue("component", "unknown component '\(componentId)': define it in this file or apply it first")
+                        continue
+                    }
+                    let parameters = object["parameters"] ?? .object([:])
+                    let problems = executor.parameterIssues(parameters)
+                    for problem in problems { issue(problem.field, problem.message) }
+                    if let name = object["name"], name.stringValue == nil { issue("name", "must be a string") }
+                    guard problems.isEmpty else { continue }
+                    guard seen.insert("configuration/\(key)/\(id)").inserted else {
+                        issue("id", "duplicate configuration id '\(id)' of component '\(componentId)' in this file")
+                        continue
+                    }
+                    set.configurations.append(ConfigurationSpec(
+                        projectId: project, componentId: componentId, id: id,
+                        name: object["name"]?.stringValue ?? id, parameters: parameters))
+                }
+            }
+        }
+        issues.sort { ($0.document, $0.field) < ($1.document, $1.field) }
+        return issues.isEmpty ? .success(set) : .failure(DocumentIssues(issues))
+    }
+
+    /// Ids of projects, components and configurations.
+    public static func isValidId(_ id: String) -> Bool {
+        guard let first = id.unicodeScalars.first, id.unicodeScalars.count <= 200 else { return false }
+        func plain(_ c: Unicode.Scalar) -> Bool { c.isASCII && (("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c)) }
+        return plain(first) && id.unicodeScalars.allSatisfy { plain($0) || $0 == "." || $0 == "_" || $0 == "-" }
+    }
+}
+
+/// Every problem of an apply file, found at once.
+public struct DocumentIssues: Error, Sendable, Hashable {
+    public var items: [DocumentIssue]
+    public init(_ items: [DocumentIssue]) { self.items = items }
+}

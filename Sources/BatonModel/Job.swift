@@ -1,0 +1,93 @@
+import Foundation
+
+/// One execution, with Keboola's field names in its JSON form.
+public struct Job: Sendable, Hashable {
+    public var id: Int64
+    public var runId: String
+    public var parentRunId: String?
+    public var projectId: String
+    public var status: JobStatus
+    public var desiredStatus: DesiredStatus
+    public var componentId: String
+    public var configId: String
+    public var mode: String
+    public var type: String
+    public var configData: JSONValue?
+    public var parameters: JSONValue
+    public var executor: JSONValue
+    public var createdTime: Date
+    public var startTime: Date?
+    public var endTime: Date?
+    public var durationSeconds: Double?
+    public var result: JSONValue?
+    public var waitingReason: WaitingReason?
+    public var workerId: String?
+    public var attempt: Int
+
+    public init(
+        id: Int64, runId: String, parentRunId: String? = nil, projectId: String = "default",
+        status: JobStatus, desiredStatus: DesiredStatus = .processing, componentId: String, configId: String,
+        mode: String = "run", type: String = "standard", configData: JSONValue? = nil, parameters: JSONValue = [:],
+        executor: JSONValue = ["type": "noop"], createdTime: Date, startTime: Date? = nil, endTime: Date? = nil,
+        durationSeconds: Double? = nil, result: JSONValue? = nil, waitingReason: WaitingReason? = nil,
+        workerId: String? = nil, attempt: Int = 0
+    ) {
+        self.id = id; self.runId = runId; self.parentRunId = parentRunId; self.projectId = projectId
+        self.status = status; self.desiredStatus = desiredStatus; self.componentId = componentId
+        self.configId = configId; self.mode = mode; self.type = type; self.configData = configData
+        self.parameters = parameters; self.executor = executor; self.createdTime = createdTime
+        self.startTime = startTime; self.endTime = endTime; self.durationSeconds = durationSeconds
+        self.result = result; self.waitingReason = waitingReason; self.workerId = workerId; self.attempt = attempt
+    }
+
+    /// The job as the API and `--json` print it (Keboola's names; ids as strings).
+    public var json: JSONValue {
+        func time(_ date: Date?) -> JSONValue { date.map { .string(Job.formatTime($0)) } ?? .null }
+        return .object([
+            "id": .string(String(id)),
+            "runId": .string(runId),
+            "parentRunId": parentRunId.map { .string($0) } ?? .null,
+            "project": ["id": .string(projectId)],
+            "status": .string(status.rawValue),
+            "desiredStatus": .string(desiredStatus.rawValue),
+            "isFinished": .bool(status.isFinal),
+            "component": .string(componentId),
+            "config": .string(configId),
+            "mode": .string(mode),
+            "type": .string(type),
+            "configData": configData ?? .null,
+            "parameters": parameters,
+            "createdTime": time(createdTime),
+            "startTime": time(startTime),
+            "endTime": time(endTime),
+            "durationSeconds": durationSeconds.map { .number($0) } ?? .null,
+            "result": result ?? .null,
+            "waitingReason": waitingReason.map { .string($0.rawValue) } ?? .null,
+            "workerId": workerId.map { .string($0) } ?? .null,
+            "attempt": .number(Double(attempt)),
+        ])
+    }
+
+    /// ISO 8601 with milliseconds, UTC.
+    public static func formatTime(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+}
+
+/// One line a job said.
+public struct JobEvent: Sendable, Hashable {
+    public var id: Int64
+    public var jobId: Int64
+    public var time: Date
+    public var stream: EventStream
+    public var message: String
+
+    public init(id: Int64, jobId: Int64, time: Date, stream: EventStream, message: String) {
+        self.id = id; self.jobId = jobId; self.time = time; self.stream = stream; self.message = message
+    }
+
+    public var json: JSONValue {
+        ["id": .string(String(id)), "jobId": .string(String(jobId)), "time": .string(Job.formatTime(time)),
+         "stream": .string(stream.rawValue), "message": .string(message)]
+    }
+}

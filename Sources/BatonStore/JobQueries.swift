@@ -1,0 +1,192 @@
+import BatonModel
+import Foundation
+import PostgresNIO
+
+/// Filters of `jobs list` and the API's job search.
+public struct JobFilter: Sendable {
+    public var projectId: String?
+    public var statuses: [JobStatus] = []
+    public var componentId: String?
+    public var configId: String?
+    public var parentRunId: String?
+    public var ids: [Int64]?
+    public var limit: Int = 100
+    public var offset: Int = 0
+
+    public init(projectId: String? = nil, statuses: [JobStatus] = [], componentId: String? = nil, configId: String? = nil,
+                parentRunId: String? = nil, ids: [Int64]? = nil, limit: Int = 100, offset: Int = 0) {
+        self.projectId = projectId; self.statuses = statuses; self.componentId = componentId; self.configId = configId
+        self.parentRunId = parentRunId; self.ids = ids; self.limit = limit; self.offset = offset
+    }
+}
+
+/// A finished job as a worker reports it.
+public struct JobOutcome: Sendable {
+    public var id: Int64
+    public var attempt: Int
+    public var status: JobStatus
+    public var result: JSONValue
+
+    public init(id: Int64, attempt: Int, status: JobStatus, result: JSONValue) {
+        self.id = id; self.attempt = attempt; self.status = status; self.result = result
+    }
+}
+
+/// One event to append.
+public struct NewEvent: Sendable {
+    public var jobId: Int64
+    public var stream: EventStream
+    public var message: String
+
+    public init(jobId: Int64, stream: EventStream, message: String) {
+        self.jobId = jobId; self.stream = stream; self.message = message
+    }
+}
+
+extension Store {
+    static let jobColumns = """
+        id, run_id, parent_run_id, project_id, status::text AS status, desired_status::text AS desired_status,
+        component_id, config_id, mode, type, config_data::text AS config_data, parameters::text AS parameters,
+        executor::text AS executor, created_time, start_time, end_time, duration_seconds, result::text AS result,
+        waiting_reason, worker_id, attempt
+        """
+
+    static func decodeJob(_ row: PostgresRow) throws -> Job {
+        let r = row.makeRandomAccess()
+        return Job(
+            id: try r["id"].decode(Int64.self),
+            runId: try r["run_id"].decode(String.self),
+            parentRunId: try r["parent_run_id"].decode(String?.self),
+            projectId: try r["project_id"].decode(String.self),
+            status: JobStatus(rawValue: try r["status"].decode(String.self)) ?? .error,
+            desiredStatus: DesiredStatus(rawValue: try r["desired_status"].decode(String.self)) ?? .processing,
+            componentId: try r["component_id"].decode(String.self),
+            configId: try r["config_id"].decode(String.self),
+            mode: try r["mode"].decode(String.self),
+            type: try r["type"].decode(String.self),
+            configData: try r.json("config_data"),
+            parameters: try r.json("parameters") ?? [:],
+            executor: try r.json("executor") ?? [:],
+            createdTime: try r["created_time"].decode(Date.self),
+            startTime: try r["start_time"].decode(Date?.self),
+            endTime: try r["end_time"].decode(Date?.self),
+            durationSeconds: try r["duration_seconds"].decode(Double?.self),
+            result: try r.json("result"),
+            waitingReason: try r["waiting_reason"].decode(String?.self).flatMap(WaitingReason.init(rawValue:)),
+            workerId: try r["worker_id"].decode(String?.self),
+            attempt: Int(try r["attempt"].decode(Int32.self))
+        )
+    }
+
+    /// Creates `count` jobs of a configuration in one statement, with the configuration's
+    /// parameters overlaid by `configData` and the component's executor frozen into each job.
+    /// Throws `.notFound` for an unknown configuration and `.invalidInput` for bad parameters.
+    public func createJobs(projectId: String = "default", componentId: String, configId: String,
+                           configData: JSONValue? = nil, mode: String = "run", count: Int = 1) async throws -> [Job] {
+        guard let saved = try await configuration(projectId: projectId, componentId: componentId, configId: configId) else {
+            throw BatonError(.notFound, "unknown configuration '\(configId)' of component '\(componentId)' in project '\(projectId)': apply it first ('baton apply -f FILE') or check the ids", field: "config")
+        }
+        let parameters = saved.parameters.overlaid(with: configData)
+        let problems = saved.executor.parameterIssues(parameters)
+        guard problems.isEmpty else {
+            throw BatonError(.invalidInput, "the job's parameters do not fit component '\(componentId)'", field: problems[0].field, details: problems.map(\.description))
+        }
+        guard ["run", "debug", "forceRun"].contains(mode) else {
+            throw BatonError(.invalidInput, "mode must be run, debug or forceRun", field: "mode")
+        }
+        guard (1...100_000).contains(count) else {
+            throw BatonError(.invalidInput, "count must be from 1 to 100000", field: "count")
+        }
+        let rows = try await client.query("""
+            INSERT INTO jobs (project_id, component_id, config_id, mode, config_data, parameters, executor)
+            SELECT \(projectId), \(componentId), \(configId), \(mode), \(configData?.jsonText)::jsonb, \(parameters.jsonText)::jsonb, \(saved.executor.json.jsonText)::jsonb
+            FROM generate_series(1, \(count))
+            RETURNING \(unescaped: Store.jobColumns)
+            """, logger: logger)
+        var jobs: [Job] = []
+        for try await row in rows { jobs.append(try Store.decodeJob(row)) }
+        return jobs
+    }
+
+    public func job(id: Int64) async throws -> Job? {
+        for try await row in try await client.query("SELECT \(unescaped: Store.jobColumns) FROM jobs WHERE id = \(id)", logger: logger) {
+            return try Store.decodeJob(row)
+        }
+        return nil
+    }
+
+    /// Jobs matching `filter`, newest first.
+    public func jobs(_ filter: JobFilter) async throws -> [Job] {
+        let statuses = filter.statuses.isEmpty ? nil : filter.statuses.map(\.rawValue)
+        let rows = try await client.query("""
+            SELECT \(unescaped: Store.jobColumns) FROM jobs
+            WHERE (\(filter.projectId)::text IS NULL OR project_id = \(filter.projectId))
+              AND (\(statuses)::text[] IS NULL OR status::text = ANY (\(statuses)::text[]))
+              AND (\(filter.componentId)::text IS NULL OR component_id = \(filter.componentId))
+              AND (\(filter.configId)::text IS NULL OR config_id = \(filter.configId))
+              AND (\(filter.parentRunId)::text IS NULL OR parent_run_id = \(filter.parentRunId))
+              AND (\(filter.ids)::bigint[] IS NULL OR id = ANY (\(filter.ids)::bigint[]))
+            ORDER BY id DESC LIMIT \(filter.limit) OFFSET \(filter.offset)
+            """, logger: logger)
+        var jobs: [Job] = []
+        for try await row in rows { jobs.append(try Store.decodeJob(row)) }
+        return jobs
+    }
+
+    /// Events of a job after event id `after`, oldest first.
+    public func events(jobId: Int64, after: Int64 = 0, limit: Int = 1000) async throws -> [JobEvent] {
+        let rows = try await client.query("""
+            SELECT id, job_id, time, stream, message FROM job_events
+            WHERE job_id = \(jobId) AND id > \(after) ORDER BY id LIMIT \(limit)
+            """, logger: logger)
+        var events: [JobEvent] = []
+        for try await (id, job, time, stream, message) in rows.decode((Int64, Int64, Date, String, String).self) {
+            events.append(JobEvent(id: id, jobId: job, time: time, stream: EventStream(rawValue: stream) ?? .system, message: message))
+        }
+        return events
+    }
+
+    public func appendEvents(_ events: [NewEvent]) async throws {
+        guard !events.isEmpty else { return }
+        try await client.query("""
+            INSERT INTO job_events (job_id, stream, message)
+            SELECT * FROM unnest(\(events.map(\.jobId))::bigint[], \(events.map(\.stream.rawValue))::text[], \(events.map(\.message))::text[])
+            """, logger: logger)
+    }
+}
+
+/// The worker's statements; each runs on the worker's leased connection.
+public enum WorkerQueries {
+    /// Claims up to `limit` jobs (see `claim_jobs` in sql/002_claim.sql).
+    public static func claim(_ connection: PostgresConnection, workerId: String, limit: Int, components: [String]?,
+                             leaseSeconds: Double, logger: Logger) async throws -> [Job] {
+        let rows = try await connection.query("""
+            SELECT \(unescaped: Store.jobColumns) FROM claim_jobs(\(workerId), \(Int32(limit)), \(components)::text[], \(leaseSeconds))
+            """, logger: logger)
+        var jobs: [Job] = []
+        for try await row in rows { jobs.append(try Store.decodeJob(row)) }
+        return jobs
+    }
+
+    /// Records outcomes; returns the ids the database accepted (a lost lease is refused).
+    @discardableResult
+    public static func finish(_ connection: PostgresConnection, workerId: String, outcomes: [JobOutcome], logger: Logger) async throws -> Set<Int64> {
+        guard !outcomes.isEmpty else { return [] }
+        let rows = try await connection.query("""
+            SELECT * FROM finish_jobs(\(workerId), \(outcomes.map(\.id))::bigint[], \(outcomes.map { Int32($0.attempt) })::integer[],
+                                      \(outcomes.map(\.status.rawValue))::job_status[], \(outcomes.map(\.result.jsonText))::jsonb[])
+            """, logger: logger)
+        var accepted = Set<Int64>()
+        for try await id in rows.decode(Int64.self) { accepted.insert(id) }
+        return accepted
+    }
+
+    /// Extends the lease of the jobs this worker runs.
+    public static func heartbeat(_ connection: PostgresConnection, workerId: String, ids: [Int64], leaseSeconds: Double, logger: Logger) async throws {
+        guard !ids.isEmpty else { return }
+        try await connection.query("""
+            UPDATE jobs SET heartbeat_time = clock_timestamp(), lease_expires = clock_timestamp() + make_interval(secs => \(leaseSeconds))
+            WHERE id = ANY (\(ids)::bigint[]) AND worker_id = \(workerId) AND status IN ('processing', 'terminating')
+            """, logger: logger)
+    }
+}

@@ -1,0 +1,166 @@
+import BatonModel
+import Foundation
+import Logging
+import PostgresNIO
+
+/// A throwaway PostgreSQL server started from the installed binaries: `baton db up` and the
+/// test harness both use it. As root it runs the server as the `postgres` user.
+public struct LocalPostgres: Sendable {
+    public struct Configuration: Sendable {
+        /// Folder holding `data/`, `socket/`, `postgres.log` and `port`. Default `.baton/postgres`.
+        public var directory: String = ".baton/postgres"
+        /// TCP port on 127.0.0.1. Default: the port recorded by an earlier `up`, else 54329.
+        public var port: Int?
+        /// Database created for Baton. Default `baton`.
+        public var database: String = "baton"
+        /// Extra server settings (`-c name=value`), e.g. `fsync=off` for tests.
+        public var settings: [String: String] = [:]
+
+        public init(directory: String = ".baton/postgres", port: Int? = nil, database: String = "baton", settings: [String: String] = [:]) {
+            self.directory = directory
+            self.port = port
+            self.database = database
+            self.settings = settings
+        }
+    }
+
+    public static let defaultPort = 54329
+    public let configuration: Configuration
+    public let directory: String
+
+    public init(_ configuration: Configuration) {
+        self.configuration = configuration
+        self.directory = URL(fileURLWithPath: configuration.directory).standardizedFileURL.path
+    }
+
+    var dataDirectory: String { directory + "/data" }
+    var socketDirectory: String { directory + "/socket" }
+    var logFile: String { directory + "/postgres.log" }
+    var portFile: String { directory + "/port" }
+
+    /// The port recorded by the last `up`, or the configured one.
+    public var port: Int {
+        if let port = configuration.port { return port }
+        if let text = try? String(contentsOfFile: portFile, encoding: .utf8), let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+            return port
+        }
+        return Self.defaultPort
+    }
+
+    public func url(database: String? = nil) -> String {
+        "postgres://postgres@127.0.0.1:\(port)/\(database ?? configuration.database)"
+    }
+
+    /// Starts the server when it is not running (initdb on first use), waits until it accepts
+    /// connections, creates the database, and returns its URL.
+    public func up(logger: Logger) async throws -> String {
+        let bin = try Self.binDirectory()
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: socketDirectory, withIntermediateDirectories: true)
+        let asRoot = geteuid() == 0
+        if asRoot { try Shell.run(["chown", "-R", "postgres:postgres", directory]) }
+        if !fm.fileExists(atPath: dataDirectory + "/PG_VERSION") {
+            logger.info("initdb", metadata: ["baton.data_dir": "\(dataDirectory)"])
+            try runAsOwner(["\(bin)/initdb", "-D", dataDirectory, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"], asRoot: asRoot)
+        }
+        let port = self.port
+        if (try? runAsOwner(["\(bin)/pg_ctl", "status", "-D", dataDirectory], asRoot: asRoot)) == nil {
+            var options = ["-p \(port)", "-k \(socketDirectory)", "-c listen_addresses=127.0.0.1", "-c max_connections=300"]
+            for (key, value) in configuration.settings.sorted(by: { $0.key < $1.key }) { options.append("-c \(key)=\(value)") }
+            logger.info("starting PostgreSQL", metadata: ["baton.port": "\(port)"])
+            do {
+                try runAsOwner(["\(bin)/pg_ctl", "start", "-w", "-t", "60", "-D", dataDirectory, "-l", logFile, "-o", options.joined(separator: " ")], asRoot: asRoot)
+            } catch {
+                let tail = (try? String(contentsOfFile: logFile, encoding: .utf8))?.split(separator: "\n").suffix(5).joined(separator: "\n") ?? ""
+                throw BatonError(.environment, "PostgreSQL did not start on port \(port) (is the port taken? try --port): \(tail)")
+            }
+            try "\(port)\n".write(toFile: portFile, atomically: true, encoding: .utf8)
+            if asRoot { _ = try? Shell.run(["chown", "postgres:postgres", portFile]) }
+        }
+        try await createDatabase(configuration.database, logger: logger)
+        return url()
+    }
+
+    /// Stops the server if it runs.
+    public func down(mode: String = "fast") throws {
+        let bin = try Self.binDirectory()
+        guard FileManager.default.fileExists(atPath: dataDirectory + "/PG_VERSION") else {
+            throw BatonError(.notFound, "no local PostgreSQL in \(directory) (start one with 'baton db up')")
+        }
+        let asRoot = geteuid() == 0
+        if (try? runAsOwner(["\(bin)/pg_ctl", "status", "-D", dataDirectory], asRoot: asRoot)) != nil {
+            try runAsOwner(["\(bin)/pg_ctl", "stop", "-w", "-m", mode, "-D", dataDirectory], asRoot: asRoot)
+        }
+    }
+
+    /// Creates `name` unless it exists.
+    public func createDatabase(_ name: String, logger: Logger) async throws {
+        let config = PostgresConnection.Configuration(host: "127.0.0.1", port: port, username: "postgres", password: nil, database: "postgres", tls: .disable)
+        let connection = try await PostgresConnection.connect(configuration: config, id: 1, logger: logger)
+        defer { Task { try? await connection.close() } }
+        let rows = try await connection.query("SELECT 1 FROM pg_database WHERE datname = \(name)", logger: logger)
+        var exists = false
+        for try await _ in rows { exists = true }
+        if !exists {
+            // Database names cannot be bind parameters; the name is checked to be a plain identifier.
+            guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
+                throw BatonError(.invalidInput, "database name '\(name)' must be letters, digits and '_'")
+            }
+            do {
+                try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \"\(name)\""), logger: logger)
+            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42P04" {
+                // created by a concurrent caller
+            }
+        }
+    }
+
+    /// The folder of `initdb` and `pg_ctl`: Debian keeps them in /usr/lib/postgresql/VERSION/bin.
+    public static func binDirectory() throws -> String {
+        if let env = ProcessInfo.processInfo.environment["BATON_PG_BIN"], !env.isEmpty { return env }
+        let base = "/usr/lib/postgresql"
+        let versions = ((try? FileManager.default.contentsOfDirectory(atPath: base)) ?? [])
+            .compactMap(Int.init).sorted(by: >)
+        for version in versions where FileManager.default.isExecutableFile(atPath: "\(base)/\(version)/bin/pg_ctl") {
+            return "\(base)/\(version)/bin"
+        }
+        if let path = try? Shell.run(["pg_config", "--bindir"]).trimmingCharacters(in: .whitespacesAndNewlines),
+           FileManager.default.isExecutableFile(atPath: path + "/pg_ctl") {
+            return path
+        }
+        throw BatonError(.environment, "PostgreSQL server binaries (initdb, pg_ctl) not found: install them with 'apt-get install -y postgresql', or set BATON_PG_BIN to their folder")
+    }
+
+    @discardableResult
+    private func runAsOwner(_ argv: [String], asRoot: Bool) throws -> String {
+        try Shell.run(asRoot ? ["runuser", "-u", "postgres", "--"] + argv : argv, directory: "/")
+    }
+}
+
+/// Runs a short helper command and returns its output; throws with its output when it fails.
+enum Shell {
+    @discardableResult
+    static func run(_ argv: [String], directory: String? = nil) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = argv
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        // Output goes to a file, not a pipe: a server started by pg_ctl inherits the descriptors
+        // and would keep a pipe open forever.
+        let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("baton-shell-\(UUID().uuidString).log").path
+        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: outputPath) }
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
+        process.standardOutput = output
+        process.standardError = output
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        try? output.close()
+        let data = FileManager.default.contents(atPath: outputPath) ?? Data()
+        let text = String(decoding: data, as: UTF8.self)
+        guard process.terminationStatus == 0 else {
+            throw BatonError(.environment, "\(argv.joined(separator: " ")) failed (exit \(process.terminationStatus)): \(text.suffix(400))")
+        }
+        return text
+    }
+}

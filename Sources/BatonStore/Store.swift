@@ -1,0 +1,69 @@
+import BatonModel
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The PostgreSQL layer: a connection pool and every query Baton runs.
+///
+/// Run `client` (a `Service`) in the process's `ServiceGroup`, or use `Store.withStore` for short commands.
+public final class Store: Sendable {
+    public let client: PostgresClient
+    public let logger: Logger
+    public let url: String
+
+    public init(url: String, logger: Logger, maxConnections: Int = 8) throws {
+        var configuration = try DatabaseURL.configuration(url)
+        configuration.options.maximumConnections = maxConnections
+        configuration.options.minimumConnections = 0
+        configuration.options.connectionIdleTimeout = .seconds(60)
+        self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.logger = logger
+        self.url = url
+    }
+
+    /// Runs `body` with a store whose pool runs for the duration of the call.
+    public static func withStore<T: Sendable>(url: String, logger: Logger, _ body: @Sendable (Store) async throws -> T) async throws -> T {
+        let store = try Store(url: url, logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await store.client.run() }
+            defer { group.cancelAll() }
+            do {
+                return try await body(store)
+            } catch let error as PSQLError {
+                throw Store.describe(error, url: url)
+            } catch let error as PostgresTransactionError {
+                if let inner = error.closureError as? BatonError { throw inner }
+                if let inner = (error.closureError ?? error.commitError ?? error.beginError) as? PSQLError { throw Store.describe(inner, url: url) }
+                throw error
+            }
+        }
+    }
+
+    /// A database error as a message a person can act on, without the server's text where it
+    /// could leak data.
+    public static func describe(_ error: PSQLError, url: String) -> BatonError {
+        switch error.code {
+        case .connectionError, .serverClosedConnection, .uncleanShutdown:
+            return BatonError(.unavailable, "cannot reach PostgreSQL at \(DatabaseURL.redacted(url)): is it running? ('baton db up' starts a local one)")
+        case .server:
+            let state = error.serverInfo?[.sqlState] ?? "?"
+            let message = error.serverInfo?[.message] ?? "error"
+            if state == "42P01" || state == "42883" {
+                return BatonError(.environment, "the database schema is missing or old: run 'baton migrate' (\(message))")
+            }
+            if state == "3D000" {
+                return BatonError(.environment, "database does not exist: \(message)")
+            }
+            return BatonError(.unavailable, "database error \(state): \(message)")
+        default:
+            return BatonError(.unavailable, "database error: \(error.code)")
+        }
+    }
+}
+
+extension PostgresRandomAccessRow {
+    func json(_ column: String) throws -> JSONValue? {
+        guard let text = try self[column].decode(String?.self) else { return nil }
+        return try JSONValue.parse(text)
+    }
+}

@@ -1,0 +1,109 @@
+import ArgumentParser
+import BatonEngine
+import BatonModel
+import BatonStore
+import Foundation
+import Logging
+
+@main
+struct Baton: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "baton",
+        abstract: "A PostgreSQL-backed orchestrator and job queue.",
+        subcommands: [DB.self, Migrate.self, Apply.self, Jobs.self, WorkerCommand.self]
+    )
+}
+
+/// Options every database command takes.
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .customLong("database-url"), help: "PostgreSQL URL (default: $DATABASE_URL).")
+    var databaseURL: String?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.")
+    var logLevel: Logger.Level?
+
+    func url() throws -> String {
+        if let databaseURL, !databaseURL.isEmpty { return databaseURL }
+        if let env = ProcessInfo.processInfo.environment["DATABASE_URL"], !env.isEmpty { return env }
+        throw ValidationError("no database: pass --database-url or set DATABASE_URL ('baton db up' starts a local PostgreSQL and prints one)")
+    }
+
+    func logger(_ label: String, default level: Logger.Level = .warning) -> Logger {
+        Logging.bootstrapOnce()
+        var logger = Logger(label: label)
+        logger.logLevel = logLevel ?? ProcessInfo.processInfo.environment["BATON_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? level
+        return logger
+    }
+
+    /// Runs `body` with a store, turning errors into messages and exit codes.
+    func withStore<T: Sendable>(_ label: String, _ body: @Sendable (Store) async throws -> T) async throws -> T {
+        let url = try url()
+        let logger = logger(label)
+        return try await reportingErrors {
+            try await Store.withStore(url: url, logger: logger, body)
+        }
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+enum Logging {
+    private static let once: Void = {
+        LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
+    }()
+    static func bootstrapOnce() { _ = once }
+}
+
+/// Prints a `BatonError` (and its details) to stderr and exits non-zero.
+func reportingErrors<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let error as BatonError {
+        FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+        throw ExitCode(error.code == .invalidInput || error.code == .notFound ? 2 : 1)
+    }
+}
+
+func printJSON(_ value: JSONValue) {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    let data = (try? encoder.encode(value)) ?? Data("null".utf8)
+    print(String(decoding: data, as: UTF8.self))
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply pending migrations from sql/.")
+
+    @OptionGroup var db: DatabaseOptions
+
+    @Option(help: "Folder of the numbered migrations (default: the project's sql/, or $BATON_SQL_DIR).")
+    var sqlDir: String?
+
+    func run() async throws {
+        let directory = sqlDir
+        let applied = try await db.withStore("baton.migrate") { store in
+            let migrator = try Migrator(directory: directory ?? Migrator.defaultDirectory())
+            return try await migrator.migrate(store) { print($0) }
+        }
+        print(applied.isEmpty ? "schema is up to date" : "applied \(applied.count) migration\(applied.count == 1 ? "" : "s")")
+    }
+}
+
+struct Apply: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create or update projects, components and configurations from a JSON or YAML file, all or nothing.")
+
+    @OptionGroup var db: DatabaseOptions
+
+    @Option(name: .shortAndLong, help: "The file: one document, a list, or YAML documents separated by ---.")
+    var file: String
+
+    func run() async throws {
+        let path = file
+        let summary = try await db.withStore("baton.apply") { store in
+            let documents = try Documents.load(path: path)
+            return try await BatonEngine.Apply.apply(documents, store: store)
+        }
+        print("applied \(summary.projects) project(s), \(summary.components) component(s), \(summary.configurations) configuration(s)")
+    }
+}

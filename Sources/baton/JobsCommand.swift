@@ -1,0 +1,169 @@
+import ArgumentParser
+import BatonModel
+import BatonStore
+import Foundation
+
+struct Jobs: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create, list and inspect jobs.",
+        subcommands: [Create.self, List.self, Show.self, Events.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Queue a job of a configuration.")
+
+        @OptionGroup var db: DatabaseOptions
+        @Option(help: "Project id.") var project: String = "default"
+        @Option(help: "Component id.") var component: String
+        @Option(help: "Configuration id.") var config: String
+        @Option(help: "JSON object whose top-level keys override the configuration's parameters.") var parameters: String?
+        @Option(help: "run, debug or forceRun.") var mode: String = "run"
+        @Option(help: "Queue this many identical jobs in one statement.") var count: Int = 1
+        @Flag(help: "Wait until the job ends; exit 0 on success or warning, 1 otherwise.") var wait = false
+        @Flag(help: "Print the job as JSON.") var json = false
+
+        func validate() throws {
+            if let parameters {
+                guard let value = try? JSONValue.parse(parameters), value.objectValue != nil else {
+                    throw ValidationError("--parameters must be a JSON object, e.g. '{\"seconds\": 2}'")
+                }
+            }
+            guard (1...100_000).contains(count) else { throw ValidationError("--count must be from 1 to 100000") }
+            if wait && count > 1 { throw ValidationError("--wait works with one job; drop --count or --wait") }
+        }
+
+        func run() async throws {
+            let overrides = try parameters.map(JSONValue.parse)
+            let (project, component, config, mode, count, wait, json) = (self.project, self.component, self.config, self.mode, self.count, self.wait, self.json)
+            let final = try await db.withStore("baton.jobs") { store -> Job? in
+                let jobs = try await store.createJobs(projectId: project, componentId: component, configId: config, configData: overrides, mode: mode, count: count)
+                if !wait {
+                    if json { printJSON(count == 1 ? jobs[0].json : .array(jobs.map(\.json))) } else if count == 1 {
+                        print("created job \(jobs[0].id) (\(component)/\(config))")
+                    } else {
+                        print("created \(jobs.count) jobs \(jobs.first!.id)..\(jobs.last!.id) (\(component)/\(config))")
+                    }
+                    return nil
+                }
+                FileHandle.standardError.write(Data("created job \(jobs[0].id); waiting\n".utf8))
+                return try await waitForJob(store, id: jobs[0].id)
+            }
+            if let final {
+                if json { printJSON(final.json) } else { printJobDetail(final) }
+                if !final.status.isSuccessful { throw ExitCode(1) }
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List jobs, newest first.")
+
+        @OptionGroup var db: DatabaseOptions
+        @Option(help: "Project id (default: all).") var project: String?
+        @Option(help: "Only jobs in this status (repeatable).") var status: [String] = []
+        @Option(help: "Only jobs of this component.") var component: String?
+        @Option(help: "Only jobs of this configuration.") var config: String?
+        @Option(help: "At most this many (1-10000).") var limit: Int = 50
+        @Flag(help: "Print a JSON array of jobs.") var json = false
+
+        func validate() throws {
+            for s in status where JobStatus(rawValue: s) == nil {
+                throw ValidationError("unknown status '\(s)': use one of \(JobStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            guard (1...10_000).contains(limit) else { throw ValidationError("--limit must be from 1 to 10000") }
+        }
+
+        func run() async throws {
+            let filter = JobFilter(projectId: project, statuses: status.compactMap(JobStatus.init(rawValue:)), componentId: component, configId: config, limit: limit)
+            let jobs = try await db.withStore("baton.jobs") { try await $0.jobs(filter) }
+            if json { printJSON(.array(jobs.map(\.json))); return }
+            printJobTable(jobs)
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one job.")
+
+        @OptionGroup var db: DatabaseOptions
+        @Argument(help: "Job id.") var id: Int64
+        @Flag(help: "Print the job as JSON.") var json = false
+
+        func run() async throws {
+            let id = self.id
+            let job = try await db.withStore("baton.jobs") { store in
+                guard let job = try await store.job(id: id) else { throw BatonError(.notFound, "no job \(id)") }
+                return job
+            }
+            if json { printJSON(job.json) } else { printJobDetail(job) }
+        }
+    }
+
+    struct Events: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print a job's events (process output lines and system messages).")
+
+        @OptionGroup var db: DatabaseOptions
+        @Argument(help: "Job id.") var id: Int64
+        @Flag(help: "Keep printing new events until the job ends.") var follow = false
+        @Flag(help: "Print a JSON array of events.") var json = false
+
+        func run() async throws {
+            let (id, follow, json) = (self.id, self.follow, self.json)
+            try await db.withStore("baton.jobs") { store in
+                guard try await store.job(id: id) != nil else { throw BatonError(.notFound, "no job \(id)") }
+                var after: Int64 = 0
+                var all: [JobEvent] = []
+                while true {
+                    let finishedBefore = try await store.job(id: id)?.status.isFinal ?? true
+                    let events = try await store.events(jobId: id, after: after)
+                    for event in events {
+                        if json { all.append(event) } else {
+                            print("\(Job.formatTime(event.time)) \(event.stream.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0)) \(event.message)")
+                        }
+                    }
+                    after = events.last?.id ?? after
+                    if events.count == 1000 { continue }
+                    if !follow || finishedBefore { break }
+                    try await Task.sleep(for: .milliseconds(300))
+                }
+                if json { printJSON(.array(all.map(\.json))) }
+            }
+        }
+    }
+}
+
+/// Polls until the job is final (100 ms rising to 1 s).
+func waitForJob(_ store: Store, id: Int64) async throws -> Job {
+    var delay = 100
+    while true {
+        guard let job = try await store.job(id: id) else { throw BatonError(.notFound, "job \(id) disappeared") }
+        if job.status.isFinal { return job }
+        try await Task.sleep(for: .milliseconds(delay))
+        delay = min(delay * 2, 1000)
+    }
+}
+
+func printJobTable(_ jobs: [Job]) {
+    let header = ["ID", "STATUS", "COMPONENT", "CONFIG", "CREATED", "DURATION", "WAITING"]
+    let rows = jobs.map { job in
+        [String(job.id), job.status.rawValue, job.componentId, job.configId, Job.formatTime(job.createdTime),
+         job.durationSeconds.map { String(format: "%.2fs", $0) } ?? "-", job.waitingReason?.rawValue ?? ""]
+    }
+    let widths = header.indices.map { i in ([header[i]] + rows.map { $0[i] }).map(\.count).max() ?? 0 }
+    for row in [header] + rows {
+        print(row.indices.map { row[$0].padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ").trimmingCharacters(in: .whitespaces))
+    }
+    if jobs.isEmpty { print("(no jobs)") }
+}
+
+func printJobDetail(_ job: Job) {
+    let lines: [(String, String)] = [
+        ("id", String(job.id)), ("runId", job.runId), ("parentRunId", job.parentRunId ?? "-"),
+        ("project", job.projectId), ("status", job.status.rawValue + (job.waitingReason.map { " (\($0.rawValue))" } ?? "")),
+        ("desiredStatus", job.desiredStatus.rawValue), ("component", job.componentId), ("config", job.configId),
+        ("mode", job.mode), ("createdTime", Job.formatTime(job.createdTime)),
+        ("startTime", job.startTime.map(Job.formatTime) ?? "-"), ("endTime", job.endTime.map(Job.formatTime) ?? "-"),
+        ("durationSeconds", job.durationSeconds.map { String(format: "%.3f", $0) } ?? "-"),
+        ("worker", job.workerId ?? "-"), ("attempt", String(job.attempt)),
+        ("parameters", job.parameters.jsonText), ("result", job.result?.jsonText ?? "-"),
+    ]
+    for (key, value) in lines { print("\(key.padding(toLength: 16, withPad: " ", startingAt: 0)) \(value)") }
+}

@@ -1,0 +1,44 @@
+import ArgumentParser
+import BatonEngine
+import BatonModel
+import BatonStore
+import Foundation
+import Logging
+import ServiceLifecycle
+
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "worker", abstract: "Claim and run jobs until SIGTERM or SIGINT.")
+
+    @OptionGroup var db: DatabaseOptions
+    @Option(help: "Jobs run at once.") var concurrency: Int = 4
+    @Option(help: "Only these components (comma-separated).") var components: String?
+    @Option(help: "Most jobs claimed by one statement.") var batchSize: Int = 10
+    @Option(help: "Lease of a running job in seconds, renewed by heartbeat every third of it.") var leaseSeconds: Double = 60
+    @Option(help: "Fallback poll interval in seconds when no notification arrives.") var pollSeconds: Double = 2
+    @Option(help: "Worker id recorded on the jobs it runs (default host-pid).") var workerId: String?
+
+    func run() async throws {
+        var configuration = Worker.Configuration()
+        configuration.concurrency = concurrency
+        configuration.batchSize = batchSize
+        configuration.leaseSeconds = leaseSeconds
+        configuration.pollInterval = .milliseconds(Int(pollSeconds * 1000))
+        configuration.components = components.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+        if let workerId { configuration.workerId = workerId }
+        let logger = db.logger("baton.worker", default: .info)
+        let url = try db.url()
+        try await reportingErrors {
+            let validated = try configuration.validated()
+            let store = try Store(url: url, logger: logger, maxConnections: 4)
+            let worker = Worker(store: store, configuration: validated, logger: logger)
+            let group = ServiceGroup(configuration: .init(
+                services: [
+                    .init(service: store.client),
+                    .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+            try await group.run()
+        }
+    }
+}

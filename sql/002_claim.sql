@@ -1,0 +1,138 @@
+-- 002: claiming and finishing jobs.
+--
+-- Serialization per configuration follows "take the lock, then check, in a later statement":
+-- a VOLATILE PL/pgSQL function gets a fresh snapshot for each statement (READ COMMITTED), so the
+-- check that no job of the configuration is running sees every claim committed before the
+-- advisory lock was granted. Checking in the same statement as the lock let pairs overlap.
+
+CREATE FUNCTION claim_jobs(p_worker text, p_limit integer, p_components text[], p_lease_seconds double precision)
+RETURNS SETOF jobs
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    candidates  bigint[];
+    cand        record;
+    project     text;
+    free_slots  jsonb := '{}'::jsonb;
+    free        integer;
+    key         text;
+    taken       bigint[] := '{}';
+    taken_keys  text[] := '{}';
+    held_ids    bigint[] := '{}';
+    held_why    text[] := '{}';
+BEGIN
+    IF p_limit IS NULL OR p_limit < 1 THEN
+        RETURN;
+    END IF;
+
+    -- Oldest claimable jobs whose configuration is not running (pre-filter; re-checked below).
+    SELECT array_agg(id ORDER BY id) INTO candidates FROM (
+        SELECT j.id FROM jobs j
+        WHERE j.status IN ('created', 'waiting')
+          AND j.waiting_reason IS DISTINCT FROM 'phase'
+          AND (p_components IS NULL OR j.component_id = ANY (p_components))
+          AND NOT EXISTS (
+              SELECT 1 FROM jobs r
+              WHERE r.project_id = j.project_id AND r.component_id = j.component_id
+                AND r.config_id = j.config_id AND r.status IN ('processing', 'terminating'))
+        ORDER BY j.id
+        LIMIT p_limit * 4 + 16
+        FOR UPDATE OF j SKIP LOCKED
+    ) c;
+    IF candidates IS NULL THEN
+        RETURN;
+    END IF;
+
+    -- Project limits: lock each project (sorted, so claimers never deadlock), then count
+    -- running jobs in a later statement.
+    FOR project IN SELECT DISTINCT project_id FROM jobs WHERE id = ANY (candidates) ORDER BY 1 LOOP
+        PERFORM pg_advisory_xact_lock(hashtext('baton.project'), hashtext(project));
+        SELECT p.max_parallel_jobs - (
+                   SELECT count(*) FROM jobs r
+                   WHERE r.project_id = p.id AND r.status IN ('processing', 'terminating'))
+          INTO free FROM projects p WHERE p.id = project;
+        free_slots := free_slots || jsonb_build_object(project, coalesce(free, 0));
+    END LOOP;
+
+    FOR cand IN SELECT id, project_id, component_id, config_id FROM jobs WHERE id = ANY (candidates) ORDER BY id LOOP
+        EXIT WHEN cardinality(taken) >= p_limit;
+        key := cand.project_id || '/' || cand.component_id || '/' || cand.config_id;
+        -- Advisory locks are re-entrant within a session: one job per configuration per batch.
+        IF key = ANY (taken_keys) THEN
+            held_ids := held_ids || cand.id; held_why := held_why || 'configuration-lock'::text;
+            CONTINUE;
+        END IF;
+        IF (free_slots ->> cand.project_id)::integer <= 0 THEN
+            held_ids := held_ids || cand.id; held_why := held_why || 'project-limit'::text;
+            CONTINUE;
+        END IF;
+        IF NOT pg_try_advisory_xact_lock(hashtext('baton.configuration'), hashtext(key)) THEN
+            held_ids := held_ids || cand.id; held_why := held_why || 'configuration-lock'::text;
+            CONTINUE;
+        END IF;
+        -- A later statement: its snapshot includes every claim committed before the lock.
+        IF EXISTS (SELECT 1 FROM jobs r
+                   WHERE r.project_id = cand.project_id AND r.component_id = cand.component_id
+                     AND r.config_id = cand.config_id AND r.status IN ('processing', 'terminating')) THEN
+            held_ids := held_ids || cand.id; held_why := held_why || 'configuration-lock'::text;
+            CONTINUE;
+        END IF;
+        taken := taken || cand.id;
+        taken_keys := taken_keys || key;
+        free_slots := jsonb_set(free_slots, ARRAY[cand.project_id], to_jsonb((free_slots ->> cand.project_id)::integer - 1));
+    END LOOP;
+
+    -- Say why the candidates left behind wait.
+    UPDATE jobs j SET status = 'waiting', waiting_reason = h.why
+    FROM unnest(held_ids, held_why) AS h(id, why)
+    WHERE j.id = h.id AND (j.status, j.waiting_reason) IS DISTINCT FROM ('waiting'::job_status, h.why);
+
+    IF cardinality(taken) = 0 THEN
+        RETURN;
+    END IF;
+
+    -- Jobs queued behind a configuration that now runs wait for it (rows another claimer holds are left alone).
+    UPDATE jobs j SET status = 'waiting', waiting_reason = 'configuration-lock'
+    WHERE j.id IN (
+        SELECT q.id FROM jobs q
+        WHERE q.status = 'created' AND NOT (q.id = ANY (taken))
+          AND q.project_id || '/' || q.component_id || '/' || q.config_id = ANY (taken_keys)
+        FOR UPDATE SKIP LOCKED);
+
+    RETURN QUERY
+    UPDATE jobs j SET
+        status = 'processing',
+        waiting_reason = NULL,
+        start_time = clock_timestamp(),
+        worker_id = p_worker,
+        attempt = j.attempt + 1,
+        heartbeat_time = clock_timestamp(),
+        lease_expires = clock_timestamp() + make_interval(secs => p_lease_seconds)
+    WHERE j.id = ANY (taken)
+    RETURNING j.*;
+END $$;
+COMMENT ON FUNCTION claim_jobs(text, integer, text[], double precision) IS
+    'Claims up to p_limit claimable jobs for worker p_worker: at most one per configuration, none whose configuration runs, within project limits. Held-back candidates become waiting with a reason.';
+
+-- Ends claimed jobs. A report is accepted only from the worker and attempt that hold the job
+-- (fencing), and only while it runs, so a job never has two outcomes.
+CREATE FUNCTION finish_jobs(p_worker text, p_ids bigint[], p_attempts integer[], p_statuses job_status[], p_results jsonb[])
+RETURNS SETOF bigint
+LANGUAGE sql VOLATILE AS $$
+    WITH finished AS (
+        UPDATE jobs j SET
+            status = f.status,
+            end_time = clock_timestamp(),
+            duration_seconds = extract(epoch FROM clock_timestamp() - j.start_time),
+            result = f.result,
+            lease_expires = NULL
+        FROM unnest(p_ids, p_attempts, p_statuses, p_results) AS f(id, attempt, status, result)
+        WHERE j.id = f.id AND j.attempt = f.attempt AND j.worker_id = p_worker
+          AND j.status IN ('processing', 'terminating')
+        RETURNING j.id
+    ), wake AS (
+        SELECT pg_notify('baton_jobs', 'finished') FROM (SELECT 1 FROM finished LIMIT 1) x
+    )
+    SELECT id FROM finished, (SELECT count(*) FROM wake) w;
+$$;
+COMMENT ON FUNCTION finish_jobs(text, bigint[], integer[], job_status[], jsonb[]) IS
+    'Records the outcome of jobs a worker ran; returns the ids accepted. Notifies baton_jobs so jobs waiting for the configuration or project slot are claimed at once.';
