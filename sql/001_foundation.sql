@@ -117,6 +117,9 @@ CREATE UNIQUE INDEX jobs_one_running_per_configuration ON jobs (project_id, comp
     WHERE status IN ('processing', 'terminating');
 CREATE INDEX jobs_running_per_project ON jobs (project_id) WHERE status IN ('processing', 'terminating');
 CREATE INDEX jobs_by_configuration ON jobs (project_id, component_id, config_id, id);
+-- Unfinished jobs per configuration: a new job queued behind one of these starts as waiting.
+CREATE INDEX jobs_unfinished_per_configuration ON jobs (project_id, component_id, config_id)
+    WHERE status IN ('created', 'waiting', 'processing', 'terminating');
 CREATE INDEX jobs_by_created_time ON jobs (created_time);
 CREATE INDEX jobs_by_parent_run ON jobs (parent_run_id) WHERE parent_run_id IS NOT NULL;
 ALTER TABLE jobs SET (fillfactor = 80);

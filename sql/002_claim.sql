@@ -90,14 +90,6 @@ BEGIN
         RETURN;
     END IF;
 
-    -- Jobs queued behind a configuration that now runs wait for it (rows another claimer holds are left alone).
-    UPDATE jobs j SET status = 'waiting', waiting_reason = 'configuration-lock'
-    WHERE j.id IN (
-        SELECT q.id FROM jobs q
-        WHERE q.status = 'created' AND NOT (q.id = ANY (taken))
-          AND q.project_id || '/' || q.component_id || '/' || q.config_id = ANY (taken_keys)
-        FOR UPDATE SKIP LOCKED);
-
     RETURN QUERY
     UPDATE jobs j SET
         status = 'processing',

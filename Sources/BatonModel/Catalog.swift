@@ -5,6 +5,12 @@ public struct ProjectSpec: Sendable, Hashable {
     public var maxParallelJobs: Int
 
     public static let defaultMaxParallelJobs = 10
+
+    public init(id: String, name: String, maxParallelJobs: Int = ProjectSpec.defaultMaxParallelJobs) {
+        self.id = id
+        self.name = name
+        self.maxParallelJobs = maxParallelJobs
+    }
 }
 
 /// A component as written in an apply document (`kind: component`).

@@ -67,3 +67,21 @@ extension Store {
         return nil
     }
 }
+
+extension Store {
+    /// Creates database `name` unless it exists.
+    public func createDatabase(_ name: String) async throws {
+        var exists = false
+        for try await _ in try await client.query("SELECT 1 FROM pg_database WHERE datname = \(name)", logger: logger) { exists = true }
+        guard !exists else { return }
+        // A database name cannot be a bind parameter; it is checked to be a plain identifier.
+        guard !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
+            throw BatonError(.invalidInput, "database name '\(name)' must be letters, digits and '_'")
+        }
+        do {
+            try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \"\(name)\""), logger: logger)
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42P04" {
+            // created by a concurrent caller
+        }
+    }
+}

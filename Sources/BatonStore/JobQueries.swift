@@ -80,6 +80,8 @@ extension Store {
 
     /// Creates `count` jobs of a configuration in one statement, with the configuration's
     /// parameters overlaid by `configData` and the component's executor frozen into each job.
+    /// A job queued behind an unfinished job of its configuration starts `waiting`
+    /// (`configuration-lock`); the claim takes the oldest first either way.
     /// Throws `.notFound` for an unknown configuration and `.invalidInput` for bad parameters.
     public func createJobs(projectId: String = "default", componentId: String, configId: String,
                            configData: JSONValue? = nil, mode: String = "run", count: Int = 1) async throws -> [Job] {
@@ -98,9 +100,16 @@ extension Store {
             throw BatonError(.invalidInput, "count must be from 1 to 100000", field: "count")
         }
         let rows = try await client.query("""
-            INSERT INTO jobs (project_id, component_id, config_id, mode, config_data, parameters, executor)
-            SELECT \(projectId), \(componentId), \(configId), \(mode), \(configData?.jsonText)::jsonb, \(parameters.jsonText)::jsonb, \(saved.executor.json.jsonText)::jsonb
-            FROM generate_series(1, \(count))
+            WITH queued AS (
+                SELECT EXISTS (SELECT 1 FROM jobs
+                               WHERE project_id = \(projectId) AND component_id = \(componentId) AND config_id = \(configId)
+                                 AND status IN ('created', 'waiting', 'processing', 'terminating')) AS behind
+            )
+            INSERT INTO jobs (project_id, component_id, config_id, mode, config_data, parameters, executor, status, waiting_reason)
+            SELECT \(projectId), \(componentId), \(configId), \(mode), \(configData?.jsonText)::jsonb, \(parameters.jsonText)::jsonb, \(saved.executor.json.jsonText)::jsonb,
+                   CASE WHEN queued.behind OR g > 1 THEN 'waiting'::job_status ELSE 'created'::job_status END,
+                   CASE WHEN queued.behind OR g > 1 THEN 'configuration-lock' END
+            FROM generate_series(1, \(count)) AS g, queued
             RETURNING \(unescaped: Store.jobColumns)
             """, logger: logger)
         var jobs: [Job] = []

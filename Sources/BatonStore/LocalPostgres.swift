@@ -2,6 +2,9 @@ import BatonModel
 import Foundation
 import Logging
 import PostgresNIO
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A throwaway PostgreSQL server started from the installed binaries: `baton db up` and the
 /// test harness both use it. As root it runs the server as the `postgres` user.
@@ -77,7 +80,9 @@ public struct LocalPostgres: Sendable {
             try "\(port)\n".write(toFile: portFile, atomically: true, encoding: .utf8)
             if asRoot { _ = try? Shell.run(["chown", "postgres:postgres", portFile]) }
         }
-        try await createDatabase(configuration.database, logger: logger)
+        try await Store.withStore(url: url(database: "postgres"), logger: logger) { store in
+            try await store.createDatabase(configuration.database)
+        }
         return url()
     }
 
@@ -90,27 +95,6 @@ public struct LocalPostgres: Sendable {
         let asRoot = geteuid() == 0
         if (try? runAsOwner(["\(bin)/pg_ctl", "status", "-D", dataDirectory], asRoot: asRoot)) != nil {
             try runAsOwner(["\(bin)/pg_ctl", "stop", "-w", "-m", mode, "-D", dataDirectory], asRoot: asRoot)
-        }
-    }
-
-    /// Creates `name` unless it exists.
-    public func createDatabase(_ name: String, logger: Logger) async throws {
-        let config = PostgresConnection.Configuration(host: "127.0.0.1", port: port, username: "postgres", password: nil, database: "postgres", tls: .disable)
-        let connection = try await PostgresConnection.connect(configuration: config, id: 1, logger: logger)
-        defer { Task { try? await connection.close() } }
-        let rows = try await connection.query("SELECT 1 FROM pg_database WHERE datname = \(name)", logger: logger)
-        var exists = false
-        for try await _ in rows { exists = true }
-        if !exists {
-            // Database names cannot be bind parameters; the name is checked to be a plain identifier.
-            guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
-                throw BatonError(.invalidInput, "database name '\(name)' must be letters, digits and '_'")
-            }
-            do {
-                try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \"\(name)\""), logger: logger)
-            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42P04" {
-                // created by a concurrent caller
-            }
         }
     }
 
@@ -137,30 +121,48 @@ public struct LocalPostgres: Sendable {
 }
 
 /// Runs a short helper command and returns its output; throws with its output when it fails.
+///
+/// Spawned with `posix_spawn`, every descriptor above stderr closed in the child: a server that
+/// `pg_ctl start` leaves running must not inherit one of ours (Foundation's `Process` on Linux
+/// watches a socket the server would keep open, and its wait would never return).
 enum Shell {
     @discardableResult
     static func run(_ argv: [String], directory: String? = nil) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = argv
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        // Output goes to a file, not a pipe: a server started by pg_ctl inherits the descriptors
-        // and would keep a pipe open forever.
         let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("baton-shell-\(UUID().uuidString).log").path
-        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: outputPath) }
-        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        try? output.close()
-        let data = FileManager.default.contents(atPath: outputPath) ?? Data()
-        let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else {
-            throw BatonError(.environment, "\(argv.joined(separator: " ")) failed (exit \(process.terminationStatus)): \(text.suffix(400))")
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        Shell.closeOnExec()
+        let command = ["/usr/bin/env"] + (directory.map { ["--chdir=\($0)"] } ?? []) + argv
+        var cArgs: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
+        defer { for arg in cArgs { free(arg) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, "/usr/bin/env", &actions, nil, &cArgs, environ)
+        guard spawned == 0 else {
+            throw BatonError(.environment, "cannot run \(argv.joined(separator: " ")): \(String(cString: strerror(spawned)))")
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        let exited = (status & 0x7f) == 0
+        let code = (status >> 8) & 0xff
+        guard exited && code == 0 else {
+            throw BatonError(.environment, "\(argv.joined(separator: " ")) failed (\(exited ? "exit \(code)" : "signal \(status & 0x7f)")): \(text.suffix(400))")
         }
         return text
+    }
+
+    /// Marks every open descriptor above stderr close-on-exec, so a spawned child (and a server
+    /// it leaves running) inherits none of them.
+    static func closeOnExec() {
+        let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        for fd in descriptors.compactMap(Int32.init) where fd > 2 {
+            let flags = fcntl(fd, F_GETFD)
+            if flags >= 0 { _ = fcntl(fd, F_SETFD, flags | FD_CLOEXEC) }
+        }
     }
 }

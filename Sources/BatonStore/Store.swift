@@ -22,11 +22,13 @@ public final class Store: Sendable {
     }
 
     /// Runs `body` with a store whose pool runs for the duration of the call.
+    @discardableResult
     public static func withStore<T: Sendable>(url: String, logger: Logger, _ body: @Sendable (Store) async throws -> T) async throws -> T {
         let store = try Store(url: url, logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await store.client.run() }
             defer { group.cancelAll() }
+            await Task.yield() // let the pool start before the first lease
             do {
                 return try await body(store)
             } catch let error as PSQLError {

@@ -1,0 +1,77 @@
+import BatonModel
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A `baton` command run as a real process, as a person or a deployment would run it.
+public final class BatonProcess: @unchecked Sendable {
+    public let process: Process
+    public let logPath: String
+
+    /// The `baton` executable built next to the test runner (`swift build` builds it).
+    public static func executable() throws -> String {
+        if let env = ProcessInfo.processInfo.environment["BATON_BIN"], !env.isEmpty { return env }
+        let runner = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var directory = URL(fileURLWithPath: runner).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent("baton").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        throw BatonError(.environment, "the baton executable was not found next to the test runner (\(runner)): run 'swift build' before 'swift test', or set BATON_BIN")
+    }
+
+    /// Starts `baton ARGS...` with `DATABASE_URL` set; its output goes to a log file.
+    public init(_ arguments: [String], databaseURL: String, environment: [String: String] = [:]) throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: try Self.executable())
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["DATABASE_URL"] = databaseURL
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        logPath = FileManager.default.temporaryDirectory.appendingPathComponent("baton-\(arguments.first ?? "cmd")-\(UUID().uuidString).log").path
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        process.standardOutput = log
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        try? log.close()
+    }
+
+    /// Starts `count` workers.
+    public static func workers(_ count: Int, databaseURL: String, arguments: [String] = []) throws -> [BatonProcess] {
+        try (0..<count).map { i in try BatonProcess(["worker", "--worker-id", "test-worker-\(i)", "--poll-seconds", "1"] + arguments, databaseURL: databaseURL) }
+    }
+
+    public var output: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    /// SIGTERM, then waits for the exit (SIGKILL after `timeout`); returns the exit status.
+    @discardableResult
+    public func stop(timeout: Double = 20) -> Int32 {
+        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        return process.terminationStatus
+    }
+
+    /// Runs a short `baton` command to its end and returns (exit status, output).
+    public static func run(_ arguments: [String], databaseURL: String, timeout: Double = 60) throws -> (status: Int32, output: String) {
+        let command = try BatonProcess(arguments, databaseURL: databaseURL)
+        let deadline = Date().addingTimeInterval(timeout)
+        while command.process.isRunning && Date() < deadline { usleep(10_000) }
+        if command.process.isRunning { command.stop() }
+        defer { try? FileManager.default.removeItem(atPath: command.logPath) }
+        return (command.process.terminationStatus, command.output)
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+}

@@ -1,0 +1,78 @@
+import BatonModel
+import BatonStore
+import BatonTesting
+import Foundation
+import Testing
+
+@Suite("the baton command line")
+struct CLITests {
+    func file(_ text: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("baton-\(UUID().uuidString).yaml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test("apply with a wrong executor, a missing field and a duplicate id exits non-zero, names each, writes nothing")
+    func badApply() async throws {
+        let url = try await TestPostgres.shared.makeDatabase("cliapply")
+        let bad = try file("""
+            kind: component
+            id: ok
+            executor: {type: noop}
+            ---
+            kind: component
+            id: wrong
+            executor: {type: docker}
+            ---
+            kind: configuration
+            id: nocomponent
+            ---
+            kind: component
+            id: ok
+            executor: {type: noop}
+            """)
+        let result = try BatonProcess.run(["apply", "-f", bad], databaseURL: url)
+        #expect(result.status == 2)
+        #expect(result.output.contains("nothing was applied: 3 problems found"))
+        #expect(result.output.contains("document 2 (component 'wrong'): executor.type: unknown executor 'docker'"))
+        #expect(result.output.contains("document 3 (configuration 'nocomponent'): component: is required"))
+        #expect(result.output.contains("document 4 (component 'ok'): id: duplicate component id 'ok'"))
+        let list = try BatonProcess.run(["jobs", "list", "--json"], databaseURL: url)
+        #expect(list.status == 0)
+        let components = try BatonProcess.run(["apply", "-f", try file("kind: configuration\ncomponent: ok\nid: x\n")], databaseURL: url)
+        #expect(components.status == 2, "component 'ok' must not exist after the failed apply")
+        #expect(components.output.contains("unknown component 'ok'"))
+    }
+
+    @Test("jobs create for an unknown configuration is refused with a clear message")
+    func unknownConfiguration() async throws {
+        let url = try await TestPostgres.shared.makeDatabase("clijob")
+        let result = try BatonProcess.run(["jobs", "create", "--component", "nope", "--config", "nothing"], databaseURL: url)
+        #expect(result.status == 2)
+        #expect(result.output.contains("error: unknown configuration 'nothing' of component 'nope'"))
+    }
+
+    @Test("jobs create --wait exits 0 on success and 1 on error; list --json prints an array with Keboola's names")
+    func waitAndList() async throws {
+        let url = try await TestPostgres.shared.makeDatabase("cliwait")
+        let applied = try BatonProcess.run(["apply", "-f", try file("""
+            - {kind: component, id: ok, executor: {type: noop}}
+            - {kind: configuration, component: ok, id: a}
+            - {kind: component, id: boom, executor: {type: fail}}
+            - {kind: configuration, component: boom, id: b, parameters: {message: broken on purpose}}
+            """)], databaseURL: url)
+        #expect(applied.status == 0, "\(applied.output)")
+        let worker = try BatonProcess(["worker"], databaseURL: url)
+        defer { worker.stop() }
+        let success = try BatonProcess.run(["jobs", "create", "--component", "ok", "--config", "a", "--wait", "--json"], databaseURL: url)
+        #expect(success.status == 0)
+        let failure = try BatonProcess.run(["jobs", "create", "--component", "boom", "--config", "b", "--wait"], databaseURL: url)
+        #expect(failure.status == 1)
+        #expect(failure.output.contains("broken on purpose"))
+        let list = try BatonProcess.run(["jobs", "list", "--json", "--status", "error"], databaseURL: url)
+        let jobs = try JSONValue.parse(list.output).arrayValue ?? []
+        #expect(jobs.count == 1)
+        #expect(jobs.first?["status"] == "error" && jobs.first?["component"] == "boom" && jobs.first?["config"] == "b")
+        #expect(jobs.first?["runId"] == jobs.first?["id"])
+    }
+}

@@ -1,0 +1,115 @@
+import BatonEngine
+import BatonModel
+import BatonStore
+import BatonTesting
+import Foundation
+import Testing
+
+@Suite("executors, run by a worker process")
+struct ExecutorTests {
+    let logger = TestPostgres.shared.logger
+
+    @Test("process: parameters on stdin and in the environment, each output line an event, exit code decides")
+    func process() async throws {
+        let url = try await TestPostgres.shared.makeDatabase("process")
+        try await Store.withStore(url: url, logger: logger) { store in
+            _ = try await Apply.apply(try Documents.parse("""
+                - kind: component
+                  id: script
+                  executor:
+                    type: process
+                    command: ["sh", "-c", "echo job=$BATON_JOB_ID run=$BATON_RUN_ID; printenv BATON_PARAMETERS; cat; echo; echo oops >&2; exit $(cat /dev/null; echo $CODE)"]
+                    environment: {CODE: "3"}
+                - {kind: configuration, component: script, id: fails, parameters: {table: orders}}
+                """), store: store)
+            let job = try await store.createJobs(componentId: "script", configId: "fails")[0]
+            let worker = try BatonProcess(["worker"], databaseURL: url)
+            defer { worker.stop() }
+            let done = try await store.waitForFinal([job.id])[0]
+            #expect(done.status == .error)
+            #expect(done.result?["exitCode"] == 3)
+            #expect(done.result?["message"]?.stringValue?.contains("exit 3: oops") == true)
+            let events = try await store.events(jobId: job.id)
+            #expect(events.contains { $0.stream == .stdout && $0.message == "job=\(job.id) run=\(job.runId)" })
+            #expect(events.filter { $0.stream == .stdout && $0.message == #"{"table":"orders"}"# }.count == 2)
+            #expect(events.contains { $0.stream == .stderr && $0.message == "oops" })
+        }
+    }
+
+    @Test("process: a command that does not exist ends the job error, and the worker goes on")
+    func missingCommand() async throws {
+        let url = try await TestPostgres.shared.makeDatabase("missing")
+        try await Store.withStore(url: url, logger: logger) { store in
+            _ = try await Apply.apply(try Documents.parse("""
+                - {kind: component, id: ghost, executor: {type: process, command: ["/nonexistent/tool", "--x"]}}
+                - {kind: configuration, component: ghost, id: g}
+                - {kind: component, id: fine, executor: {type: noop}}
+                - {kind: configuration, component: fine, id: f}
+                """), store: store)
+            let worker = try BatonProcess(["worker"], databaseURL: url)
+            defer { worker.stop() }
+            let ghost = try await store.createJobs(componentId: "ghost", configId: "g")[0]
+            let failed = try await store.waitForFinal([ghost.id])[0]
+            #expect(failed.status == .error)
+            #expect(failed.result?["message"] == "command not found: /nonexistent/tool")
+            let next = try await store.createJobs(componentId: "fine", configId: "f")[0]
+            #expect(try await store.waitForFinal([next.id])[0].status == .success)
+            #expect(worker.process.isRunning)
+        }
+    }
+
+    @Test("http: parameters POSTed as JSON; 2xx is success, other codes error, body kept capped")
+    func http() async throws {
+        let url = try await TestPostgres.shared.makeDatabase("http")
+        let ok = try TestHTTPServer(status: 200, body: "accepted")
+        let broken = try TestHTTPServer(status: 503, body: String(repeating: "x", count: 100))
+        try await Store.withStore(url: url, logger: logger) { store in
+            _ = try await Apply.apply(try Documents.parse("""
+                - {kind: component, id: hook, executor: {type: http, url: "\(ok.url)"}}
+                - {kind: configuration, component: hook, id: h, parameters: {rows: 5}}
+                - {kind: component, id: down, executor: {type: http, url: "\(broken.url)", maxResponseBytes: 10}}
+                - {kind: configuration, component: down, id: d}
+                """), store: store)
+            let worker = try BatonProcess(["worker"], databaseURL: url)
+            defer { worker.stop() }
+            let a = try await store.createJobs(componentId: "hook", configId: "h")[0]
+            let b = try await store.createJobs(componentId: "down", configId: "d")[0]
+            let jobs = Dictionary(uniqueKeysWithValues: try await store.waitForFinal([a.id, b.id]).map { ($0.id, $0) })
+            #expect(jobs[a.id]?.status == .success)
+            #expect(jobs[a.id]?.result?["body"] == "accepted")
+            #expect(ok.received == [#"{"rows":5}"#])
+            #expect(jobs[b.id]?.status == .error)
+            #expect(jobs[b.id]?.result?["statusCode"] == 503)
+            #expect(jobs[b.id]?.result?["body"] == "xxxxxxxxxx")
+            #expect(jobs[b.id]?.result?["truncated"] == true)
+        }
+    }
+
+    @Test("sql: the configuration's SQL runs in one transaction against the target database")
+    func sql() async throws {
+        let url = try await TestPostgres.shared.makeDatabase("sqlexec")
+        let target = try await TestPostgres.shared.makeDatabase("sqltarget", migrate: false)
+        try await Store.withStore(url: url, logger: logger) { store in
+            _ = try await Apply.apply(try Documents.parse("""
+                - {kind: component, id: warehouse, executor: {type: sql, databaseUrl: "\(target)"}}
+                - {kind: configuration, component: warehouse, id: good, parameters: {sql: "CREATE TABLE loaded (x int); INSERT INTO loaded VALUES (1), (2);"}}
+                - {kind: configuration, component: warehouse, id: bad, parameters: {sql: "CREATE TABLE half (x int); INSERT INTO missing VALUES (1);"}}
+                """), store: store)
+            let worker = try BatonProcess(["worker"], databaseURL: url)
+            defer { worker.stop() }
+            let good = try await store.createJobs(componentId: "warehouse", configId: "good")[0]
+            let bad = try await store.createJobs(componentId: "warehouse", configId: "bad")[0]
+            let jobs = Dictionary(uniqueKeysWithValues: try await store.waitForFinal([good.id, bad.id]).map { ($0.id, $0) })
+            #expect(jobs[good.id]?.status == .success)
+            #expect(jobs[bad.id]?.status == .error)
+            #expect(jobs[bad.id]?.result?["message"]?.stringValue?.contains("relation \"missing\" does not exist") == true)
+        }
+        try await Store.withStore(url: target, logger: logger) { store in
+            var tables: [String] = []
+            for try await name in try await store.client.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1", logger: logger).decode(String.self) {
+                tables.append(name)
+            }
+            #expect(tables == ["loaded"], "the failed script's first statement was rolled back")
+        }
+    }
+}

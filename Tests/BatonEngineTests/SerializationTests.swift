@@ -1,0 +1,83 @@
+import BatonEngine
+import BatonModel
+import BatonStore
+import BatonTesting
+import Foundation
+import Testing
+
+/// Worker processes racing for jobs: jobs of one configuration never overlap.
+@Suite("per-configuration serialization under racing workers", .serialized)
+struct SerializationTests {
+    let logger = TestPostgres.shared.logger
+
+    @Test("3 workers of concurrency 8, 200 jobs over 5 configurations: no overlap, all succeed, configurations run in parallel",
+          arguments: 1...20)
+    func race(repetition: Int) async throws {
+        let url = try await TestPostgres.shared.makeDatabase("race")
+        try await Store.withStore(url: url, logger: logger) { store in
+            let configs = (1...5).map { "cfg-\($0)" }
+            _ = try await Apply.apply(try Documents.parse("""
+                - {kind: component, id: racer, executor: {type: sleep}}
+                \(configs.map { "- {kind: configuration, component: racer, id: \($0), parameters: {seconds: 0.004}}" }.joined(separator: "\n"))
+                """), store: store)
+            let workers = try BatonProcess.workers(3, databaseURL: url, arguments: ["--concurrency", "8"])
+            defer { for worker in workers { worker.stop() } }
+            var ids: [Int64] = []
+            for i in 0..<200 {
+                ids += try await store.createJobs(componentId: "racer", configId: configs[i % configs.count]).map(\.id)
+            }
+            let jobs = try await store.waitForFinal(ids, timeout: 90)
+            #expect(jobs.allSatisfy { $0.status == .success }, "statuses: \(Dictionary(grouping: jobs, by: \.status).mapValues(\.count))")
+
+            for (config, group) in Dictionary(grouping: jobs, by: \.configId) {
+                let sorted = group.sorted { $0.startTime! < $1.startTime! }
+                for (a, b) in zip(sorted, sorted.dropFirst()) {
+                    #expect(b.startTime! >= a.endTime!, "\(config): job \(b.id) started at \(b.startTime!) before job \(a.id) ended at \(a.endTime!)")
+                }
+            }
+            // Different configurations did run at the same time.
+            let peak = peakConcurrency(jobs)
+            let busy = jobs.reduce(0.0) { $0 + $1.endTime!.timeIntervalSince($1.startTime!) }
+            let wall = jobs.map(\.endTime!).max()!.timeIntervalSince(jobs.map(\.startTime!).min()!)
+            #expect(peak >= 2, "peak concurrency \(peak)")
+            #expect(busy > wall * 1.5, "sum of job durations \(busy) s vs wall time \(wall) s")
+            #expect(Set(jobs.compactMap(\.workerId)).count >= 2, "more than one worker process took part")
+        }
+    }
+}
+
+@Suite("project limit of parallel jobs")
+struct ProjectLimitTests {
+    let logger = TestPostgres.shared.logger
+
+    @Test("max_parallel_jobs = 2: never more than 2 processing, the rest wait with reason project-limit")
+    func projectLimit() async throws {
+        let url = try await TestPostgres.shared.makeDatabase("limit")
+        try await Store.withStore(url: url, logger: logger) { store in
+            _ = try await Apply.apply(try Documents.parse("""
+                - {kind: project, id: small, maxParallelJobs: 2}
+                - {kind: component, project: small, id: slow, executor: {type: sleep}}
+                \((1...10).map { "- {kind: configuration, project: small, component: slow, id: c\($0), parameters: {seconds: 0.4}}" }.joined(separator: "\n"))
+                """), store: store)
+            var ids: [Int64] = []
+            for i in 1...10 { ids += try await store.createJobs(projectId: "small", componentId: "slow", configId: "c\(i)").map(\.id) }
+            let workers = try BatonProcess.workers(2, databaseURL: url, arguments: ["--concurrency", "8"])
+            defer { for worker in workers { worker.stop() } }
+
+            var peak = 0, sawProjectLimit = false, samples = 0
+            try await waitUntil(timeout: 60, interval: .milliseconds(20), "10 jobs to finish") {
+                let jobs = try await store.jobs(JobFilter(projectId: "small", limit: 100))
+                samples += 1
+                peak = max(peak, jobs.filter(\.status.isRunning).count)
+                sawProjectLimit = sawProjectLimit || jobs.contains { $0.status == .waiting && $0.waitingReason == .projectLimit }
+                return jobs.allSatisfy(\.status.isFinal)
+            }
+            let jobs = try await store.jobs(JobFilter(ids: ids))
+            #expect(jobs.allSatisfy { $0.status == .success })
+            #expect(peak == 2, "peak processing \(peak) over \(samples) samples")
+            #expect(sawProjectLimit)
+            // Measured from the recorded times too, not only from samples.
+            #expect(peakConcurrency(jobs) == 2)
+        }
+    }
+}

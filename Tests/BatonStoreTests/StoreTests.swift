@@ -1,0 +1,111 @@
+import BatonEngine
+import BatonModel
+import BatonStore
+import BatonTesting
+import Foundation
+import Testing
+
+@Suite("store against a real PostgreSQL")
+struct StoreTests {
+    let logger = TestPostgres.shared.logger
+
+    func counts(_ store: Store) async throws -> [Int] {
+        var result: [Int] = []
+        for table in ["projects", "components", "configurations", "jobs"] {
+            let rows = try await store.client.query(PostgresQueryHelper.count(table), logger: logger)
+            for try await n in rows.decode(Int.self) { result.append(n) }
+        }
+        return result
+    }
+
+    @Test("two migrators started at once apply each migration exactly once")
+    func concurrentMigrate() async throws {
+        let url = try await TestPostgres.shared.makeDatabase("migrate", migrate: false)
+        let migrator = try Migrator(directory: try Migrator.defaultDirectory())
+        let applied = try await withThrowingTaskGroup(of: [String].self) { group in
+            for _ in 0..<2 {
+                group.addTask { try await Store.withStore(url: url, logger: self.logger) { try await migrator.migrate($0) } }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(applied.map(\.count).sorted() == [0, migrator.migrations.count])
+        try await Store.withStore(url: url, logger: logger) { store in
+            var versions: [Int] = []
+            for try await v in try await store.client.query("SELECT version FROM schema_migrations ORDER BY 1", logger: logger).decode(Int.self) { versions.append(v) }
+            #expect(versions == migrator.migrations.map(\.version))
+        }
+    }
+
+    @Test("a bad apply file leaves the database unchanged")
+    func applyIsAllOrNothing() async throws {
+        let url = try await TestPostgres.shared.makeDatabase("apply")
+        try await Store.withStore(url: url, logger: logger) { store in
+            _ = try await Apply.apply(try Documents.parse("""
+                kind: component
+                id: keep
+                executor: {type: noop}
+                """), store: store)
+            let before = try await counts(store)
+            let bad = try Documents.parse("""
+                kind: component
+                id: fresh
+                executor: {type: noop}
+                ---
+                kind: configuration
+                component: fresh
+                id: one
+                ---
+                kind: component
+                id: broken
+                executor: {type: docker}
+                """)
+            await #expect(throws: BatonError.self) { try await Apply.apply(bad, store: store) }
+            do {
+                _ = try await Apply.apply(bad, store: store)
+            } catch let error as BatonError {
+                #expect(error.details == ["document 3 (component 'broken'): executor.type: unknown executor 'docker': use one of process, http, sql, noop, sleep, fail"])
+            }
+            #expect(try await counts(store) == before)
+        }
+    }
+
+    @Test("a job for an unknown configuration is refused with what to do")
+    func unknownConfiguration() async throws {
+        let url = try await TestPostgres.shared.makeDatabase("unknowncfg")
+        try await Store.withStore(url: url, logger: logger) { store in
+            do {
+                _ = try await store.createJobs(componentId: "nope", configId: "missing")
+                Issue.record("expected an error")
+            } catch let error as BatonError {
+                #expect(error.code == .notFound)
+                #expect(error.message.contains("unknown configuration 'missing' of component 'nope'"))
+                #expect(error.message.contains("baton apply"))
+            }
+            #expect(try await counts(store)[3] == 0)
+        }
+    }
+
+    @Test("a job freezes its parameters: configuration overlaid by the job's configData")
+    func jobParameters() async throws {
+        let url = try await TestPostgres.shared.makeDatabase("params")
+        try await Store.withStore(url: url, logger: logger) { store in
+            _ = try await Apply.apply(try Documents.parse("""
+                - {kind: component, id: s, executor: {type: sleep}}
+                - {kind: configuration, component: s, id: c, parameters: {seconds: 1, label: base}}
+                """), store: store)
+            let job = try await store.createJobs(componentId: "s", configId: "c", configData: ["seconds": 0])[0]
+            #expect(job.parameters == ["seconds": 0, "label": "base"])
+            #expect(job.runId == String(job.id))
+            #expect(job.status == .created)
+            await #expect(throws: BatonError.self) {
+                _ = try await store.createJobs(componentId: "s", configId: "c", configData: ["seconds": "x"])
+            }
+        }
+    }
+}
+
+import PostgresNIO
+
+enum PostgresQueryHelper {
+    static func count(_ table: String) -> PostgresQuery { PostgresQuery(unsafeSQL: "SELECT count(*)::bigint FROM \(table)") }
+}

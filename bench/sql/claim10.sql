@@ -1,0 +1,37 @@
+-- Raw ceiling for Baton's throughput: claim 10 job(s) and finish them, in one transaction.
+-- Run by bench/run with: pgbench -n -M prepared -c 8 -j 2 -T SECONDS -f bench/sql/claim10.sql
+-- Minimal SQL equivalent of claim_jobs + finish_jobs (sql/002_claim.sql) without the
+-- per-configuration and project-limit rules: take the oldest claimable rows with
+-- FOR UPDATE SKIP LOCKED through the partial index jobs_claimable, mark them processing with
+-- the same columns a claim writes, then mark them success with the same columns a finish writes.
+-- claim1.sql and claim10.sql differ only in the LIMIT.
+BEGIN;
+WITH picked AS (
+    SELECT id FROM jobs
+    WHERE status IN ('created', 'waiting')
+    ORDER BY id
+    LIMIT 10
+    FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE jobs j SET
+        status = 'processing',
+        waiting_reason = NULL,
+        start_time = clock_timestamp(),
+        worker_id = 'pgbench',
+        attempt = j.attempt + 1,
+        heartbeat_time = clock_timestamp(),
+        lease_expires = clock_timestamp() + interval '60 seconds'
+    FROM picked
+    WHERE j.id = picked.id
+    RETURNING j.id
+)
+SELECT coalesce(array_agg(id), '{}') AS ids FROM claimed
+\gset
+UPDATE jobs SET
+    status = 'success',
+    end_time = clock_timestamp(),
+    duration_seconds = extract(epoch FROM clock_timestamp() - start_time),
+    result = '{"message": "ok"}',
+    lease_expires = NULL
+WHERE id = ANY (:ids::bigint[]) AND status = 'processing';
+COMMIT;
