@@ -44,9 +44,11 @@ enum ProcessExecutor {
                 continuation.resume(returning: -1)
                 return
             }
+            // Blocking reads and the stdin write get threads of their own: on GCD's global queue
+            // they would wait for its thread pool to grow (about a second on 2 cores).
             for (pipe, stream) in [(stdout, EventStream.stdout), (stderr, .stderr)] {
                 group.enter()
-                DispatchQueue.global().async {
+                Thread.detachNewThread {
                     readLines(pipe.fileHandleForReading) { line in
                         events.emit(stream, line)
                         tail.add(line)
@@ -54,8 +56,8 @@ enum ProcessExecutor {
                     group.leave()
                 }
             }
-            DispatchQueue.global().async {
-                // A program that does not read stdin must not block the job.
+            Thread.detachNewThread {
+                // A program that does not read stdin must not block or kill the job.
                 signal(SIGPIPE, SIG_IGN)
                 let handle = stdin.fileHandleForWriting
                 try? handle.write(contentsOf: Data(parameters.utf8))

@@ -6,7 +6,7 @@ import Foundation
 struct Jobs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create, list and inspect jobs.",
-        subcommands: [Create.self, List.self, Show.self, Events.self])
+        subcommands: [Create.self, List.self, Show.self, Events.self, Wait.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Queue a job of a configuration.")
@@ -126,6 +126,45 @@ struct Jobs: AsyncParsableCommand {
                 }
                 if json { printJSON(.array(all.map(\.json))) }
             }
+        }
+    }
+}
+
+extension Jobs {
+    struct Wait: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Wait until jobs end, print them; exit 0 when all ended success or warning, 1 otherwise.")
+
+        @OptionGroup var db: DatabaseOptions
+        @Argument(help: "Job ids.") var ids: [Int64]
+        @Option(help: "Give up after this many seconds (exit 3).") var timeout: Double = 3600
+        @Flag(help: "Print a JSON array of the jobs.") var json = false
+
+        func validate() throws {
+            guard !ids.isEmpty else { throw ValidationError("give at least one job id") }
+        }
+
+        func run() async throws {
+            let (ids, timeout) = (self.ids, self.timeout)
+            let jobs = try await db.withStore("baton.jobs") { store -> [Job]? in
+                let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
+                var delay = 100
+                while true {
+                    let jobs = try await store.jobs(JobFilter(ids: ids, limit: ids.count))
+                    let missing = Set(ids).subtracting(jobs.map(\.id))
+                    if !missing.isEmpty { throw BatonError(.notFound, "no job \(missing.sorted().map(String.init).joined(separator: ", "))") }
+                    if jobs.allSatisfy(\.status.isFinal) { return jobs }
+                    if ContinuousClock.now > deadline { return nil }
+                    try await Task.sleep(for: .milliseconds(delay))
+                    delay = min(delay * 2, 1000)
+                }
+            }
+            guard let jobs else {
+                FileHandle.standardError.write(Data("error: jobs still running after \(timeout) s\n".utf8))
+                throw ExitCode(3)
+            }
+            if json { printJSON(.array(jobs.map(\.json))) } else { printJobTable(jobs) }
+            if !jobs.allSatisfy(\.status.isSuccessful) { throw ExitCode(1) }
         }
     }
 }

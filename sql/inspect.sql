@@ -1,0 +1,43 @@
+-- Queries an operator runs by hand: psql "$DATABASE_URL" -f sql/inspect.sql, or copy one.
+
+-- Queue depth by status and component.
+SELECT component_id, status, count(*) AS jobs
+FROM jobs
+WHERE status NOT IN ('success', 'warning', 'error', 'terminated', 'cancelled')
+GROUP BY component_id, status
+ORDER BY component_id, status;
+
+-- Running jobs per configuration and worker, oldest first, with lease health.
+SELECT worker_id, project_id, component_id, config_id, id AS job_id, status,
+       now() - start_time AS running_for,
+       lease_expires - now() AS lease_left
+FROM jobs
+WHERE status IN ('processing', 'terminating')
+ORDER BY start_time;
+
+-- Jobs waiting, and why (configuration-lock, project-limit, phase), with what holds them.
+SELECT w.id AS job_id, w.component_id, w.config_id, w.waiting_reason,
+       now() - w.created_time AS waiting_for,
+       (SELECT r.id FROM jobs r
+         WHERE (r.project_id, r.component_id, r.config_id) = (w.project_id, w.component_id, w.config_id)
+           AND r.status IN ('processing', 'terminating')) AS held_by_job,
+       (SELECT count(*) FROM jobs r WHERE r.project_id = w.project_id AND r.status IN ('processing', 'terminating'))
+           || ' / ' || p.max_parallel_jobs AS project_running
+FROM jobs w JOIN projects p ON p.id = w.project_id
+WHERE w.status = 'waiting'
+ORDER BY w.id
+LIMIT 100;
+
+-- Slowest jobs today (UTC).
+SELECT id AS job_id, component_id, config_id, status, round(duration_seconds::numeric, 3) AS seconds, worker_id
+FROM jobs
+WHERE end_time >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+ORDER BY duration_seconds DESC NULLS LAST
+LIMIT 20;
+
+-- Outcomes of the last hour per component.
+SELECT component_id, status, count(*) AS jobs, round(avg(duration_seconds)::numeric, 3) AS avg_seconds
+FROM jobs
+WHERE end_time > now() - interval '1 hour'
+GROUP BY component_id, status
+ORDER BY component_id, status;
