@@ -12,9 +12,9 @@ DECLARE
     candidates  bigint[];
     cand        record;
     project     text;
-    free_slots  jsonb := '{}'::jsonb;
     free        integer;
     key         text;
+    eligible    bigint[] := '{}';
     taken       bigint[] := '{}';
     taken_keys  text[] := '{}';
     held_ids    bigint[] := '{}';
@@ -24,16 +24,16 @@ BEGIN
         RETURN;
     END IF;
 
-    -- Oldest claimable jobs whose configuration is not running (pre-filter; re-checked below).
+    -- Oldest claimable jobs whose configuration is not running (a pre-filter, re-checked
+    -- below). NOT IN over the few running jobs becomes one hashed lookup per scanned row.
     SELECT array_agg(id ORDER BY id) INTO candidates FROM (
         SELECT j.id FROM jobs j
         WHERE j.status IN ('created', 'waiting')
           AND j.waiting_reason IS DISTINCT FROM 'phase'
           AND (p_components IS NULL OR j.component_id = ANY (p_components))
-          AND NOT EXISTS (
-              SELECT 1 FROM jobs r
-              WHERE r.project_id = j.project_id AND r.component_id = j.component_id
-                AND r.config_id = j.config_id AND r.status IN ('processing', 'terminating'))
+          AND (j.project_id, j.component_id, j.config_id) NOT IN (
+              SELECT r.project_id, r.component_id, r.config_id FROM jobs r
+              WHERE r.status IN ('processing', 'terminating'))
         ORDER BY j.id
         LIMIT p_limit * 4 + 16
         FOR UPDATE OF j SKIP LOCKED
@@ -42,27 +42,12 @@ BEGIN
         RETURN;
     END IF;
 
-    -- Project limits: lock each project (sorted, so claimers never deadlock), then count
-    -- running jobs in a later statement.
-    FOR project IN SELECT DISTINCT project_id FROM jobs WHERE id = ANY (candidates) ORDER BY 1 LOOP
-        PERFORM pg_advisory_xact_lock(hashtext('baton.project'), hashtext(project));
-        SELECT p.max_parallel_jobs - (
-                   SELECT count(*) FROM jobs r
-                   WHERE r.project_id = p.id AND r.status IN ('processing', 'terminating'))
-          INTO free FROM projects p WHERE p.id = project;
-        free_slots := free_slots || jsonb_build_object(project, coalesce(free, 0));
-    END LOOP;
-
     FOR cand IN SELECT id, project_id, component_id, config_id FROM jobs WHERE id = ANY (candidates) ORDER BY id LOOP
-        EXIT WHEN cardinality(taken) >= p_limit;
+        EXIT WHEN cardinality(eligible) >= p_limit;
         key := cand.project_id || '/' || cand.component_id || '/' || cand.config_id;
         -- Advisory locks are re-entrant within a session: one job per configuration per batch.
         IF key = ANY (taken_keys) THEN
             held_ids := held_ids || cand.id; held_why := held_why || 'configuration-lock'::text;
-            CONTINUE;
-        END IF;
-        IF (free_slots ->> cand.project_id)::integer <= 0 THEN
-            held_ids := held_ids || cand.id; held_why := held_why || 'project-limit'::text;
             CONTINUE;
         END IF;
         IF NOT pg_try_advisory_xact_lock(hashtext('baton.configuration'), hashtext(key)) THEN
@@ -76,9 +61,27 @@ BEGIN
             held_ids := held_ids || cand.id; held_why := held_why || 'configuration-lock'::text;
             CONTINUE;
         END IF;
-        taken := taken || cand.id;
+        eligible := eligible || cand.id;
         taken_keys := taken_keys || key;
-        free_slots := jsonb_set(free_slots, ARRAY[cand.project_id], to_jsonb((free_slots ->> cand.project_id)::integer - 1));
+    END LOOP;
+
+    -- Project limits, last, so the project lock is held only for the count, the updates and the
+    -- commit: lock each project (sorted, so claimers never deadlock), then count in a later
+    -- statement, whose snapshot includes every claim committed before the lock.
+    FOR project IN SELECT DISTINCT project_id FROM jobs WHERE id = ANY (eligible) ORDER BY 1 LOOP
+        PERFORM pg_advisory_xact_lock(hashtext('baton.project'), hashtext(project));
+        SELECT p.max_parallel_jobs - (
+                   SELECT count(*) FROM jobs r
+                   WHERE r.project_id = p.id AND r.status IN ('processing', 'terminating'))
+          INTO free FROM projects p WHERE p.id = project;
+        FOR cand IN SELECT id FROM jobs WHERE id = ANY (eligible) AND project_id = project ORDER BY id LOOP
+            IF coalesce(free, 0) > 0 THEN
+                taken := taken || cand.id;
+                free := free - 1;
+            ELSE
+                held_ids := held_ids || cand.id; held_why := held_why || 'project-limit'::text;
+            END IF;
+        END LOOP;
     END LOOP;
 
     -- Say why the candidates left behind wait.

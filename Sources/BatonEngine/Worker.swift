@@ -36,13 +36,6 @@ public final class Worker: Service, Sendable {
         }
     }
 
-    enum Event: Sendable {
-        case wake
-        case finished(JobOutcome)
-        case tick
-        case shutdown
-    }
-
     let store: Store
     let configuration: Configuration
     let logger: Logger
@@ -62,37 +55,37 @@ public final class Worker: Service, Sendable {
     }
 
     public func run() async throws {
-        let (events, continuation) = AsyncStream.makeStream(of: Event.self)
+        let mailbox = Mailbox()
         logger.info("worker started", metadata: ["baton.concurrency": "\(configuration.concurrency)"])
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
-                group.addTask { await self.listen(continuation) }
+                group.addTask { await self.listen(mailbox) }
                 group.addTask {
                     let interval = min(self.configuration.pollInterval, .seconds(self.configuration.leaseSeconds / 3))
                     while !Task.isCancelled {
                         try? await Task.sleep(for: interval)
-                        continuation.yield(.tick)
+                        mailbox.wake()
                     }
                 }
-                await self.claimLoop(events: events, continuation: continuation)
+                await self.claimLoop(mailbox)
                 group.cancelAll()
             }
         } onGracefulShutdown: {
-            continuation.yield(.shutdown)
+            mailbox.requestShutdown()
         }
         logger.info("worker stopped")
     }
 
     /// LISTEN on `baton_jobs` and turn each notification into a wake-up; reconnect with backoff.
-    func listen(_ continuation: AsyncStream<Event>.Continuation) async {
+    func listen(_ mailbox: Mailbox) async {
         var backoff = Duration.milliseconds(100)
         while !Task.isCancelled {
             do {
                 try await store.client.withConnection { connection in
                     try await connection.listen(on: "baton_jobs") { notifications in
                         backoff = .milliseconds(100)
-                        continuation.yield(.wake) // anything sent while we were not listening
-                        for try await _ in notifications { continuation.yield(.wake) }
+                        mailbox.wake() // anything sent while we were not listening
+                        for try await _ in notifications { mailbox.wake() }
                     }
                 }
             } catch {
@@ -104,61 +97,68 @@ public final class Worker: Service, Sendable {
         }
     }
 
-    func claimLoop(events: AsyncStream<Event>, continuation: AsyncStream<Event>.Continuation) async {
+    /// Each turn records every outcome that arrived since the last one and claims for the free
+    /// slots, in one transaction (one commit), then waits for the next wake-up. Outcomes that
+    /// arrive while a turn runs are batched into the next.
+    func claimLoop(_ mailbox: Mailbox) async {
         var running: [Int64: Int] = [:] // id -> attempt
-        var pending: [JobOutcome] = []
+        var pending: [JobOutcome] = []   // taken from the mailbox, not yet recorded
         var draining = false
         var lastHeartbeat = ContinuousClock.now
         var backoff = Duration.milliseconds(100)
         let heartbeatEvery = Duration.seconds(configuration.leaseSeconds / 3)
         let sink = EventBuffer(store: store, logger: logger)
+        let workerId = configuration.workerId
 
-        let inbox = Inbox(events)
-        var next: Event? = .wake
         await withTaskGroup(of: Void.self) { jobs in
             jobs.addTask { await sink.run() }
-            while !(draining && running.isEmpty && pending.isEmpty) {
+            while !(draining && running.isEmpty) {
                 do {
                     try await store.client.withConnection { connection in
-                        while let event = next {
-                            next = .wake // consumed: a retry after a lost connection must not replay it
-                            switch event {
-                            case .wake, .tick: break
-                            case .finished(let outcome): pending.append(outcome)
-                            case .shutdown:
+                        while true {
+                            let mail = mailbox.take()
+                            pending += mail.outcomes
+                            if mail.shutdown && !draining {
                                 draining = true
-                                logger.info("shutting down: no more claims; waiting for running jobs", metadata: ["baton.running": "\(running.count)"])
+                                logger.info("shutting down: no more claims; waiting for running jobs", metadata: ["baton.running": "\(running.count - pending.count)"])
                             }
-                            if !pending.isEmpty {
-                                let accepted = try await WorkerQueries.finish(connection, workerId: configuration.workerId, outcomes: pending, logger: logger)
+                            let free = draining ? 0 : configuration.concurrency - running.count + pending.count
+                            let limit = min(free, configuration.batchSize)
+                            var batch: [Job] = []
+                            if !pending.isEmpty || limit > 0 {
+                                let outcomes = pending
+                                let (accepted, claimedJobs) = try await connection.withTransaction(logger: logger) { tx in
+                                    let accepted = try await WorkerQueries.finish(tx, workerId: workerId, outcomes: outcomes, logger: logger)
+                                    let claimedJobs = limit > 0
+                                        ? try await WorkerQueries.claim(tx, workerId: workerId, limit: limit, components: configuration.components,
+                                                                        leaseSeconds: configuration.leaseSeconds, logger: logger)
+                                        : []
+                                    return (accepted, claimedJobs)
+                                }
                                 for outcome in pending {
                                     running[outcome.id] = nil
                                     if !accepted.contains(outcome.id) {
-                                        logger.warning("outcome refused: the job is no longer ours", metadata: ["baton.job_id": "\(outcome.id)"])
+                                        logger.warning("outcome refused: the job is no longer this worker's", metadata: ["baton.job_id": "\(outcome.id)"])
                                     }
                                 }
                                 finished.increment(by: pending.count)
                                 pending.removeAll()
+                                batch = claimedJobs
+                            }
+                            claimed.increment(by: batch.count)
+                            for job in batch {
+                                running[job.id] = job.attempt
+                                jobs.addTask { await self.execute(job, sink: sink, mailbox: mailbox) }
                             }
                             if ContinuousClock.now - lastHeartbeat >= heartbeatEvery {
-                                try await WorkerQueries.heartbeat(connection, workerId: configuration.workerId, ids: Array(running.keys), leaseSeconds: configuration.leaseSeconds, logger: logger)
+                                try await WorkerQueries.heartbeat(connection, workerId: workerId, ids: Array(running.keys), leaseSeconds: configuration.leaseSeconds, logger: logger)
                                 lastHeartbeat = .now
                             }
-                            if draining && running.isEmpty { return }
-                            var free = configuration.concurrency - running.count
-                            while !draining && free > 0 {
-                                let batch = try await WorkerQueries.claim(connection, workerId: configuration.workerId, limit: min(free, configuration.batchSize),
-                                                                         components: configuration.components, leaseSeconds: configuration.leaseSeconds, logger: logger)
-                                claimed.increment(by: batch.count)
-                                for job in batch {
-                                    running[job.id] = job.attempt
-                                    jobs.addTask { await self.execute(job, sink: sink, continuation: continuation) }
-                                }
-                                free -= batch.count
-                                if batch.count < min(free + batch.count, configuration.batchSize) { break }
-                            }
                             backoff = .milliseconds(100)
-                            next = await inbox.next()
+                            if draining && running.isEmpty { return }
+                            // A full batch with slots still free: there may be more to claim now.
+                            if batch.count == configuration.batchSize && running.count < configuration.concurrency { continue }
+                            await mailbox.wait()
                         }
                     }
                 } catch {
@@ -171,23 +171,51 @@ public final class Worker: Service, Sendable {
         }
     }
 
-    func execute(_ job: Job, sink: EventBuffer, continuation: AsyncStream<Event>.Continuation) async {
+    func execute(_ job: Job, sink: EventBuffer, mailbox: Mailbox) async {
         var logger = self.logger
         logger[metadataKey: "baton.job_id"] = "\(job.id)"
         logger.debug("job started", metadata: ["baton.component_id": "\(job.componentId)", "baton.config_id": "\(job.configId)"])
         let outcome = await Executors.run(job, events: sink.sink(for: job.id), logger: logger)
         logger.debug("job ended", metadata: ["baton.status": "\(outcome.status.rawValue)"])
         await sink.flush()
-        continuation.yield(.finished(JobOutcome(id: job.id, attempt: job.attempt, status: outcome.status, result: outcome.result)))
+        mailbox.post(JobOutcome(id: job.id, attempt: job.attempt, status: outcome.status, result: outcome.result))
     }
 }
 
-/// The claim loop's single reader of its event stream, kept across reconnects.
-final class Inbox: @unchecked Sendable {
-    private var iterator: AsyncStream<Worker.Event>.Iterator
-    init(_ stream: AsyncStream<Worker.Event>) { iterator = stream.makeAsyncIterator() }
-    /// Only the claim loop calls this, one call at a time.
-    func next() async -> Worker.Event? { await iterator.next() }
+/// What the claim loop is told: outcomes of finished jobs and a shutdown request, plus a
+/// coalescing wake-up signal (many posts while the loop is busy make one wake-up).
+final class Mailbox: @unchecked Sendable {
+    private let state = Mutex<(outcomes: [JobOutcome], shutdown: Bool)>(([], false))
+    private let continuation: AsyncStream<Void>.Continuation
+    /// Only the claim loop waits, one call at a time.
+    private var iterator: AsyncStream<Void>.Iterator
+
+    init() {
+        let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        self.continuation = continuation
+        self.iterator = stream.makeAsyncIterator()
+    }
+
+    func wake() { continuation.yield() }
+
+    func post(_ outcome: JobOutcome) {
+        state.withLock { $0.outcomes.append(outcome) }
+        wake()
+    }
+
+    func requestShutdown() {
+        state.withLock { $0.shutdown = true }
+        wake()
+    }
+
+    func take() -> (outcomes: [JobOutcome], shutdown: Bool) {
+        state.withLock { state in
+            defer { state.outcomes.removeAll() }
+            return (state.outcomes, state.shutdown)
+        }
+    }
+
+    func wait() async { _ = await iterator.next() }
 }
 
 /// Collects job output lines and writes them as job events in batches.
