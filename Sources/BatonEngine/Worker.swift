@@ -3,7 +3,6 @@ import BatonStore
 import Foundation
 import Logging
 import Metrics
-import PostgresNIO
 import ServiceLifecycle
 
 /// Claims jobs in batches and runs them, up to `concurrency` at once.
@@ -80,18 +79,15 @@ public final class Worker: Service, Sendable {
     func listen(_ mailbox: Mailbox) async {
         var backoff = Duration.milliseconds(100)
         while !Task.isCancelled {
+            let started = ContinuousClock.now
             do {
-                try await store.client.withConnection { connection in
-                    try await connection.listen(on: "baton_jobs") { notifications in
-                        backoff = .milliseconds(100)
-                        mailbox.wake() // anything sent while we were not listening
-                        for try await _ in notifications { mailbox.wake() }
-                    }
-                }
+                // The first call comes once LISTEN is in place: it covers anything sent while not listening.
+                try await store.listenForJobs { mailbox.wake() }
             } catch {
                 if Task.isCancelled { return }
                 logger.warning("LISTEN connection lost; reconnecting", metadata: ["error": "\(String(reflecting: error).prefix(200))"])
             }
+            if ContinuousClock.now - started > .seconds(10) { backoff = .milliseconds(100) }
             try? await Task.sleep(for: backoff)
             backoff = min(backoff * 2, .seconds(5))
         }
@@ -114,7 +110,7 @@ public final class Worker: Service, Sendable {
             jobs.addTask { await sink.run() }
             while !(draining && running.isEmpty) {
                 do {
-                    try await store.client.withConnection { connection in
+                    try await store.withWorkerSession(workerId: workerId, leaseSeconds: configuration.leaseSeconds) { session in
                         while true {
                             let mail = mailbox.take()
                             pending += mail.outcomes
@@ -127,14 +123,7 @@ public final class Worker: Service, Sendable {
                             var batch: [Job] = []
                             if !pending.isEmpty || limit > 0 {
                                 let outcomes = pending
-                                let (accepted, claimedJobs) = try await connection.withTransaction(logger: logger) { tx in
-                                    let accepted = try await WorkerQueries.finish(tx, workerId: workerId, outcomes: outcomes, logger: logger)
-                                    let claimedJobs = limit > 0
-                                        ? try await WorkerQueries.claim(tx, workerId: workerId, limit: limit, components: configuration.components,
-                                                                        leaseSeconds: configuration.leaseSeconds, logger: logger)
-                                        : []
-                                    return (accepted, claimedJobs)
-                                }
+                                let (accepted, claimedJobs) = try await session.turn(outcomes: outcomes, claimLimit: limit, components: configuration.components)
                                 for outcome in pending {
                                     running[outcome.id] = nil
                                     if !accepted.contains(outcome.id) {
@@ -151,7 +140,7 @@ public final class Worker: Service, Sendable {
                                 jobs.addTask { await self.execute(job, sink: sink, mailbox: mailbox) }
                             }
                             if ContinuousClock.now - lastHeartbeat >= heartbeatEvery {
-                                try await WorkerQueries.heartbeat(connection, workerId: workerId, ids: Array(running.keys), leaseSeconds: configuration.leaseSeconds, logger: logger)
+                                try await session.heartbeat(ids: Array(running.keys))
                                 lastHeartbeat = .now
                             }
                             backoff = .milliseconds(100)

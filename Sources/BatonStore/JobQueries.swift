@@ -164,38 +164,69 @@ extension Store {
     }
 }
 
-/// The worker's statements; each runs on the worker's leased connection.
-public enum WorkerQueries {
-    /// Claims up to `limit` jobs (see `claim_jobs` in sql/002_claim.sql).
-    public static func claim(_ connection: PostgresConnection, workerId: String, limit: Int, components: [String]?,
-                             leaseSeconds: Double, logger: Logger) async throws -> [Job] {
-        let rows = try await connection.query("""
-            SELECT \(unescaped: Store.jobColumns) FROM claim_jobs(\(workerId), \(Int32(limit)), \(components)::text[], \(leaseSeconds))
-            """, logger: logger)
-        var jobs: [Job] = []
-        for try await row in rows { jobs.append(try Store.decodeJob(row)) }
-        return jobs
-    }
+/// A worker's claim loop on one leased connection: claims, outcomes and heartbeats.
+public struct WorkerSession: Sendable {
+    let connection: PostgresConnection
+    let logger: Logger
+    public let workerId: String
+    public let leaseSeconds: Double
 
-    /// Records outcomes; returns the ids the database accepted (a lost lease is refused).
-    @discardableResult
-    public static func finish(_ connection: PostgresConnection, workerId: String, outcomes: [JobOutcome], logger: Logger) async throws -> Set<Int64> {
-        guard !outcomes.isEmpty else { return [] }
-        let rows = try await connection.query("""
-            SELECT * FROM finish_jobs(\(workerId), \(outcomes.map(\.id))::bigint[], \(outcomes.map { Int32($0.attempt) })::integer[],
-                                      \(outcomes.map(\.status.rawValue))::job_status[], \(outcomes.map(\.result.jsonText))::jsonb[])
-            """, logger: logger)
-        var accepted = Set<Int64>()
-        for try await id in rows.decode(Int64.self) { accepted.insert(id) }
-        return accepted
+    /// Records `outcomes` and claims up to `claimLimit` jobs, in one transaction (one commit).
+    /// Returns the ids of the outcomes accepted (a report from a worker that lost the job is
+    /// refused) and the jobs claimed.
+    public func turn(outcomes: [JobOutcome], claimLimit: Int, components: [String]?) async throws -> (accepted: Set<Int64>, claimed: [Job]) {
+        let (workerId, leaseSeconds, logger) = (self.workerId, self.leaseSeconds, self.logger)
+        do {
+            return try await connection.withTransaction(logger: logger) { tx in
+                var accepted = Set<Int64>()
+                if !outcomes.isEmpty {
+                    let rows = try await tx.query("""
+                        SELECT * FROM finish_jobs(\(workerId), \(outcomes.map(\.id))::bigint[], \(outcomes.map { Int32($0.attempt) })::integer[],
+                                                  \(outcomes.map(\.status.rawValue))::job_status[], \(outcomes.map(\.result.jsonText))::jsonb[])
+                        """, logger: logger)
+                    for try await id in rows.decode(Int64.self) { accepted.insert(id) }
+                }
+                var claimed: [Job] = []
+                if claimLimit > 0 {
+                    let rows = try await tx.query("""
+                        SELECT \(unescaped: Store.jobColumns) FROM claim_jobs(\(workerId), \(Int32(claimLimit)), \(components)::text[], \(leaseSeconds))
+                        """, logger: logger)
+                    for try await row in rows { claimed.append(try Store.decodeJob(row)) }
+                }
+                return (accepted, claimed)
+            }
+        } catch let error as PostgresTransactionError {
+            throw error.closureError ?? error.commitError ?? error.beginError ?? error
+        }
     }
 
     /// Extends the lease of the jobs this worker runs.
-    public static func heartbeat(_ connection: PostgresConnection, workerId: String, ids: [Int64], leaseSeconds: Double, logger: Logger) async throws {
+    public func heartbeat(ids: [Int64]) async throws {
         guard !ids.isEmpty else { return }
         try await connection.query("""
             UPDATE jobs SET heartbeat_time = clock_timestamp(), lease_expires = clock_timestamp() + make_interval(secs => \(leaseSeconds))
             WHERE id = ANY (\(ids)::bigint[]) AND worker_id = \(workerId) AND status IN ('processing', 'terminating')
             """, logger: logger)
+    }
+}
+
+extension Store {
+    /// Leases one connection for a worker's claim loop for the duration of `body`.
+    public func withWorkerSession<T: Sendable>(workerId: String, leaseSeconds: Double, _ body: (WorkerSession) async throws -> T) async throws -> T {
+        let logger = self.logger
+        return try await client.withConnection { connection in
+            try await body(WorkerSession(connection: connection, logger: logger, workerId: workerId, leaseSeconds: leaseSeconds))
+        }
+    }
+
+    /// LISTENs on `baton_jobs` (sent when jobs are created or finish) and calls `onNotify` for
+    /// each notification, once right after the LISTEN is in place, until the connection fails.
+    public func listenForJobs(_ onNotify: @Sendable () -> Void) async throws {
+        try await client.withConnection { connection in
+            try await connection.listen(on: "baton_jobs") { notifications in
+                onNotify()
+                for try await _ in notifications { onNotify() }
+            }
+        }
     }
 }

@@ -66,7 +66,14 @@ public struct Migrator: Sendable {
                         name text NOT NULL,
                         applied_time timestamptz NOT NULL DEFAULT now())
                     """, logger: logger)
-                try await connection.query("COMMENT ON TABLE schema_migrations IS 'Migrations of sql/ applied by baton migrate.'", logger: logger)
+                for comment in [
+                    "COMMENT ON TABLE schema_migrations IS 'Migrations of sql/ applied by baton migrate.'",
+                    "COMMENT ON COLUMN schema_migrations.version IS 'The number the migration file starts with.'",
+                    "COMMENT ON COLUMN schema_migrations.name IS 'The migration file name.'",
+                    "COMMENT ON COLUMN schema_migrations.applied_time IS 'When it was applied.'",
+                ] {
+                    try await connection.query(PostgresQuery(unsafeSQL: comment), logger: logger)
+                }
                 var applied = Set<Int>()
                 for try await version in try await connection.query("SELECT version FROM schema_migrations", logger: logger).decode(Int.self) {
                     applied.insert(version)

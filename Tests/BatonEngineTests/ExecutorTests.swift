@@ -58,6 +58,31 @@ struct ExecutorTests {
         }
     }
 
+    @Test("a worker with --components claims only those; a NOTIFY wakes it without waiting for its poll")
+    func componentsAndWakeUp() async throws {
+        let url = try await TestPostgres.shared.makeDatabase("components")
+        try await Store.withStore(url: url, logger: logger) { store in
+            _ = try await Apply.apply(try Documents.parse("""
+                - {kind: component, id: mine, executor: {type: noop}}
+                - {kind: configuration, component: mine, id: m}
+                - {kind: component, id: theirs, executor: {type: noop}}
+                - {kind: configuration, component: theirs, id: t}
+                """), store: store)
+            // Polls only every 120 s: jobs created after it is idle can only start through NOTIFY.
+            let worker = try BatonProcess(["worker", "--components", "mine", "--poll-seconds", "120"], databaseURL: url)
+            defer { worker.stop() }
+            try await waitUntil(timeout: 30, "the worker to LISTEN") {
+                var listening = false
+                for try await _ in try await store.client.query("SELECT 1 FROM pg_stat_activity WHERE query LIKE 'LISTEN%'", logger: logger) { listening = true }
+                return listening
+            }
+            let theirs = try await store.createJobs(componentId: "theirs", configId: "t")[0]
+            let mine = try await store.createJobs(componentId: "mine", configId: "m")[0]
+            #expect(try await store.waitForFinal([mine.id], timeout: 30)[0].status == .success)
+            #expect(try await store.job(id: theirs.id)?.status == .created)
+        }
+    }
+
     @Test("http: parameters POSTed as JSON; 2xx is success, other codes error, body kept capped")
     func http() async throws {
         let url = try await TestPostgres.shared.makeDatabase("http")

@@ -36,6 +36,28 @@ struct StoreTests {
         }
     }
 
+    @Test("every table and column explains itself with COMMENT ON")
+    func comments() async throws {
+        let url = try await TestPostgres.shared.makeDatabase("comments")
+        try await Store.withStore(url: url, logger: logger) { store in
+            var missing: [String] = []
+            let rows = try await store.client.query("""
+                SELECT c.relname || coalesce('.' || a.attname, '')
+                FROM pg_class c
+                JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+                JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                WHERE c.relkind = 'r'
+                  AND (obj_description(c.oid, 'pg_class') IS NULL OR col_description(c.oid, a.attnum) IS NULL)
+                ORDER BY 1
+                """, logger: logger)
+            for try await name in rows.decode(String.self) { missing.append(name) }
+            #expect(missing.isEmpty, "without a comment: \(missing)")
+            var tables = 0
+            for try await n in try await store.client.query("SELECT count(*)::int FROM pg_tables WHERE schemaname = 'public'", logger: logger).decode(Int32.self) { tables = Int(n) }
+            #expect(tables == 6)
+        }
+    }
+
     @Test("a bad apply file leaves the database unchanged")
     func applyIsAllOrNothing() async throws {
         let url = try await TestPostgres.shared.makeDatabase("apply")
