@@ -24,6 +24,15 @@ public enum DatabaseURL {
         return .init(host: host, port: components.port ?? 5432, username: user, password: password, database: database, tls: .disable)
     }
 
+    /// The same target as a single-connection configuration.
+    public static func connectionConfiguration(_ text: String) throws -> PostgresConnection.Configuration {
+        let pool = try configuration(text)
+        if let socket = pool.unixSocketPath {
+            return .init(unixSocketPath: socket, username: pool.username, password: pool.password, database: pool.database)
+        }
+        return .init(host: pool.host ?? "127.0.0.1", port: pool.port ?? 5432, username: pool.username, password: pool.password, database: pool.database, tls: .disable)
+    }
+
     /// The URL with its password hidden, for messages and logs.
     public static func redacted(_ text: String) -> String {
         guard var components = URLComponents(string: text), components.password != nil else { return text }

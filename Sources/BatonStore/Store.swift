@@ -21,9 +21,12 @@ public final class Store: Sendable {
         self.url = url
     }
 
-    /// Runs `body` with a store whose pool runs for the duration of the call.
+    /// Runs `body` with a store whose pool runs for the duration of the call. Fails within
+    /// `connectTimeout` with a clear message when the database cannot be reached.
     @discardableResult
-    public static func withStore<T: Sendable>(url: String, logger: Logger, _ body: @Sendable (Store) async throws -> T) async throws -> T {
+    public static func withStore<T: Sendable>(url: String, logger: Logger, connectTimeout: Duration = .seconds(10),
+                                              _ body: @Sendable (Store) async throws -> T) async throws -> T {
+        try await checkReachable(url: url, logger: logger, timeout: connectTimeout)
         let store = try Store(url: url, logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await store.client.run() }
@@ -38,6 +41,38 @@ public final class Store: Sendable {
                 if let inner = (error.closureError ?? error.commitError ?? error.beginError) as? PSQLError { throw Store.describe(inner, url: url) }
                 throw error
             }
+        }
+    }
+
+    /// Opens and closes one connection, so a command fails fast instead of waiting on the pool.
+    public static func checkReachable(url: String, logger: Logger, timeout: Duration) async throws {
+        let configuration = try DatabaseURL.connectionConfiguration(url)
+        let outcome: Result<Void, any Error> = await withTaskGroup(of: Result<Void, any Error>?.self) { group in
+            group.addTask {
+                do {
+                    let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+                    try? await connection.close()
+                    return .success(())
+                } catch {
+                    return .failure(error)
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first ?? .failure(BatonError(.unavailable, "PostgreSQL at \(DatabaseURL.redacted(url)) did not answer within \(timeout)"))
+        }
+        switch outcome {
+        case .success: return
+        case .failure(let error as BatonError): throw error
+        case .failure(let error as PSQLError) where error.code == .server:
+            throw describe(error, url: url)
+        case .failure(let error):
+            let cause = (error as? PSQLError)?.underlying.map { String(describing: $0) } ?? String(describing: error)
+            throw BatonError(.unavailable, "cannot reach PostgreSQL at \(DatabaseURL.redacted(url)) (\(cause.prefix(120))): is it running? ('baton db up' starts a local one)")
         }
     }
 
