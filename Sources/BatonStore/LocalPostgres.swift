@@ -12,7 +12,7 @@ public struct LocalPostgres: Sendable {
     public struct Configuration: Sendable {
         /// Folder holding `data/`, `socket/`, `postgres.log` and `port`. Default `.baton/postgres`.
         public var directory: String = ".baton/postgres"
-        /// TCP port on 127.0.0.1. Default: the port recorded by an earlier `up`, else 54329.
+        /// TCP port on 127.0.0.1. Default: the port recorded by an earlier `up`, else 15432.
         public var port: Int?
         /// Database created for Baton. Default `baton`.
         public var database: String = "baton"
@@ -27,7 +27,8 @@ public struct LocalPostgres: Sendable {
         }
     }
 
-    public static let defaultPort = 54329
+    /// Below Linux's ephemeral range (32768-60999), where client sockets could take it first.
+    public static let defaultPort = 15432
     public let configuration: Configuration
     public let directory: String
 
