@@ -53,20 +53,27 @@ public enum Documents {
 /// `baton apply`: validates every document, then writes all of them in one transaction.
 public enum Apply {
     public struct Summary: Sendable {
-        public var projects = 0, components = 0, configurations = 0
+        public var projects = 0, components = 0, configurations = 0, orchestrations = 0
     }
 
     public static func apply(_ documents: [JSONValue], store: Store) async throws -> Summary {
         let referenced = ApplySet.referencedComponents(in: documents)
         let existing = try await store.componentExecutors(referenced)
         let projects = try await store.projectIds()
-        switch ApplySet.validate(documents, existing: existing, existingProjects: projects) {
+        var configurations = Set<[String]>()
+        for (project, pairs) in Dictionary(grouping: ApplySet.referencedConfigurations(in: documents), by: { $0[0] }) {
+            for found in try await store.existingConfigurations(projectId: project, pairs.map { ($0[1], $0[2]) }) {
+                configurations.insert([project] + found)
+            }
+        }
+        switch ApplySet.validate(documents, existing: existing, existingProjects: projects, existingConfigurations: configurations) {
         case .failure(let issues):
             throw BatonError(.invalidInput, "nothing was applied: \(issues.items.count) problem\(issues.items.count == 1 ? "" : "s") found",
                              field: issues.items.first?.field, details: issues.items.map(\.description))
         case .success(let set):
             try await store.apply(set)
-            return Summary(projects: set.projects.count, components: set.components.count, configurations: set.configurations.count)
+            return Summary(projects: set.projects.count, components: set.components.count, configurations: set.configurations.count,
+                           orchestrations: set.orchestrations.count)
         }
     }
 }

@@ -40,6 +40,8 @@ public enum Executors {
         switch spec {
         case .noop:
             return .success("noop")
+        case .orchestrator:
+            return .error("an orchestration run is run by the coordinator, not a worker")
         case .sleep:
             let seconds = job.parameters["seconds"]?.numberValue ?? 1
             do {

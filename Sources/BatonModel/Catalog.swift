@@ -29,6 +29,19 @@ public struct ConfigurationSpec: Sendable, Hashable {
     public var parameters: JSONValue
 }
 
+/// An orchestration as written in an apply document (`kind: orchestration`): stored as a
+/// configuration of component `keboola.orchestrator` whose parameters are the definition.
+public struct OrchestrationSpec: Sendable, Hashable {
+    public var projectId: String
+    public var id: String
+    public var name: String
+    public var definition: OrchestrationDefinition
+
+    public var configuration: ConfigurationSpec {
+        ConfigurationSpec(projectId: projectId, componentId: ExecutorSpec.orchestratorComponentId, id: id, name: name, parameters: definition.json)
+    }
+}
+
 /// Identifies a component within a project.
 public struct ComponentKey: Sendable, Hashable, CustomStringConvertible {
     public var projectId: String
@@ -63,8 +76,25 @@ public struct ApplySet: Sendable, Hashable {
     public var projects: [ProjectSpec] = []
     public var components: [ComponentSpec] = []
     public var configurations: [ConfigurationSpec] = []
+    public var orchestrations: [OrchestrationSpec] = []
 
     public init() {}
+
+    /// (project, component, configuration) triples that orchestrations' tasks use, for looking up
+    /// which exist already.
+    public static func referencedConfigurations(in documents: [JSONValue]) -> [[String]] {
+        var found = Set<[String]>()
+        for document in documents where document["kind"]?.stringValue == "orchestration" {
+            let project = document["project"]?.idValue ?? "default"
+            let body = document["configuration"] ?? document
+            for task in body["tasks"]?.arrayValue ?? [] {
+                if let component = task["task"]?["componentId"]?.idValue, let config = task["task"]?["configId"]?.idValue {
+                    found.insert([project, component, config])
+                }
+            }
+        }
+        return found.sorted { $0.joined(separator: "/") < $1.joined(separator: "/") }
+    }
 
     /// Component keys that configurations use but the file does not define.
     public static func referencedComponents(in documents: [JSONValue]) -> Set<ComponentKey> {
@@ -85,17 +115,18 @@ public struct ApplySet: Sendable, Hashable {
     public static func validate(
         _ documents: [JSONValue],
         existing: [ComponentKey: ExecutorSpec],
-        existingProjects: Set<String>
+        existingProjects: Set<String>,
+        existingConfigurations: Set<[String]> = []
     ) -> Result<ApplySet, DocumentIssues> {
         var set = ApplySet()
         var issues: [DocumentIssue] = []
         var seen = Set<String>()
         var executors = existing
         var projects = existingProjects
-        let kinds = ["project", "component", "configuration"]
+        let kinds = ["project", "component", "configuration", "orchestration"]
+        var configurations = existingConfigurations
 
-        // Projects and components first, so configurations may come before their component in the file.
-        for pass in 0..<2 {
+        for pass in 0..<3 {
             for (index, document) in documents.enumerated() {
                 let number = index + 1
                 guard let object = document.objectValue else {
@@ -109,8 +140,9 @@ public struct ApplySet: Sendable, Hashable {
                 func issue(_ field: String, _ message: String) {
                     issues.append(DocumentIssue(document: number, kind: kind, id: id, field: field, message: message))
                 }
-                let isConfiguration = kind == "configuration"
-                if (pass == 1) != isConfiguration { continue }
+                // Projects and components, then configurations, then orchestrations that use them.
+                let kindPass = kind == "configuration" ? 1 : kind == "orchestration" ? 2 : 0
+                if pass != kindPass { continue }
                 guard let kind, kinds.contains(kind) else {
                     if pass == 0 {
                         issue("kind", object["kind"] == nil
@@ -148,6 +180,11 @@ public struct ApplySet: Sendable, Hashable {
                     case .failure(let problems):
                         for problem in problems.items { issue(problem.field, problem.message) }
                     case .success(let executor):
+                        if (executor == .orchestrator) != (id == ExecutorSpec.orchestratorComponentId) {
+                            issue(executor == .orchestrator ? "executor.type" : "id",
+                                  "component '\(ExecutorSpec.orchestratorComponentId)' and executor 'orchestrator' are built in: apply 'kind: orchestration' documents instead")
+                            continue
+                        }
                         let key = ComponentKey(projectId: project, componentId: id)
                         guard seen.insert("component/\(key)").inserted else {
                             issue("id", "duplicate component id '\(id)' in this file")
@@ -159,6 +196,28 @@ public struct ApplySet: Sendable, Hashable {
                         }
                         executors[key] = executor
                         set.components.append(ComponentSpec(projectId: project, id: id, executor: executor))
+                    }
+                case "orchestration":
+                    guard projects.contains(project) else {
+                        issue("project", "unknown project '\(project)': apply a 'kind: project' document for it first")
+                        continue
+                    }
+                    let body = object["configuration"] ?? document
+                    switch OrchestrationDefinition.parse(body, configurationExists: { configurations.contains([project, $0, $1]) }) {
+                    case .failure(let problems):
+                        for problem in problems.items { issue(problem.field, problem.message) }
+                    case .success(let definition):
+                        let modes = Set(["run", "debug", "forceRun"])
+                        let badModes = definition.tasks.enumerated().filter { !modes.contains($0.element.mode) }
+                        for (index, task) in badModes {
+                            issue("tasks[\(index)].task.mode", "mode '\(task.mode)' is not supported: use run, debug or forceRun")
+                        }
+                        guard badModes.isEmpty else { continue }
+                        guard seen.insert("orchestration/\(project)/\(id)").inserted else {
+                            issue("id", "duplicate orchestration id '\(id)' in this file")
+                            continue
+                        }
+                        set.orchestrations.append(OrchestrationSpec(projectId: project, id: id, name: object["name"]?.stringValue ?? id, definition: definition))
                     }
                 default: // configuration
                     guard let componentId = object["component"]?.idValue else {
@@ -179,6 +238,7 @@ public struct ApplySet: Sendable, Hashable {
                         issue("id", "duplicate configuration id '\(id)' of component '\(componentId)' in this file")
                         continue
                     }
+                    configurations.insert([project, componentId, id])
                     set.configurations.append(ConfigurationSpec(
                         projectId: project, componentId: componentId, id: id,
                         name: object["name"]?.stringValue ?? id, parameters: parameters))

@@ -12,7 +12,10 @@ public enum ExecutorSpec: Sendable, Hashable {
     case noop
     case sleep
     case fail
+    /// Orchestration runs: the coordinator runs them (component `keboola.orchestrator` only).
+    case orchestrator
 
+    public static let orchestratorComponentId = "keboola.orchestrator"
     public static let typeNames = ["process", "http", "sql", "noop", "sleep", "fail"]
     public static let defaultMaxResponseBytes = 65_536
 
@@ -24,6 +27,7 @@ public enum ExecutorSpec: Sendable, Hashable {
         case .noop: "noop"
         case .sleep: "sleep"
         case .fail: "fail"
+        case .orchestrator: "orchestrator"
         }
     }
 
@@ -90,6 +94,7 @@ public enum ExecutorSpec: Sendable, Hashable {
         case "noop": spec = .noop
         case "sleep": spec = .sleep
         case "fail": spec = .fail
+        case "orchestrator": spec = .orchestrator
         default:
             return .failure(FieldIssues([FieldIssue("executor.type", "unknown executor '\(type)': use one of \(typeNames.joined(separator: ", "))")]))
         }
@@ -116,6 +121,7 @@ public enum ExecutorSpec: Sendable, Hashable {
         case .noop: return ["type": "noop"]
         case .sleep: return ["type": "sleep"]
         case .fail: return ["type": "fail"]
+        case .orchestrator: return ["type": "orchestrator"]
         }
     }
 
@@ -139,7 +145,7 @@ public enum ExecutorSpec: Sendable, Hashable {
             guard let sql = object["sql"]?.stringValue, !sql.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
                 return [FieldIssue("parameters.sql", "is required for an sql component: the SQL to run")]
             }
-        case .process, .http, .noop:
+        case .process, .http, .noop, .orchestrator:
             break
         }
         return []
@@ -175,4 +181,8 @@ public struct FieldIssues: Error, Sendable, Hashable {
 extension JSONValue: ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral {
     public init(integerLiteral value: Int) { self = .number(Double(value)) }
     public init(booleanLiteral value: Bool) { self = .bool(value) }
+}
+
+extension JSONValue: ExpressibleByArrayLiteral {
+    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
 }

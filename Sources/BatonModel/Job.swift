@@ -23,6 +23,15 @@ public struct Job: Sendable, Hashable {
     public var waitingReason: WaitingReason?
     public var workerId: String?
     public var attempt: Int
+    public var orchestrationJobId: Int64? = nil
+    public var orchestrationTaskId: String? = nil
+    public var orchestrationPhaseId: String? = nil
+    public var onlyOrchestrationTaskIds: [String]? = nil
+    public var previousJobId: Int64? = nil
+
+    /// An orchestration run: the coordinator runs it, not a worker.
+    public var isOrchestration: Bool { type == Job.orchestrationType }
+    public static let orchestrationType = "orchestrationContainer"
 
     public init(
         id: Int64, runId: String, parentRunId: String? = nil, projectId: String = "default",
@@ -30,7 +39,8 @@ public struct Job: Sendable, Hashable {
         mode: String = "run", type: String = "standard", configData: JSONValue? = nil, parameters: JSONValue = [:],
         executor: JSONValue = ["type": "noop"], createdTime: Date, startTime: Date? = nil, endTime: Date? = nil,
         durationSeconds: Double? = nil, result: JSONValue? = nil, waitingReason: WaitingReason? = nil,
-        workerId: String? = nil, attempt: Int = 0
+        workerId: String? = nil, attempt: Int = 0, orchestrationJobId: Int64? = nil, orchestrationTaskId: String? = nil,
+        orchestrationPhaseId: String? = nil, onlyOrchestrationTaskIds: [String]? = nil, previousJobId: Int64? = nil
     ) {
         self.id = id; self.runId = runId; self.parentRunId = parentRunId; self.projectId = projectId
         self.status = status; self.desiredStatus = desiredStatus; self.componentId = componentId
@@ -38,6 +48,9 @@ public struct Job: Sendable, Hashable {
         self.parameters = parameters; self.executor = executor; self.createdTime = createdTime
         self.startTime = startTime; self.endTime = endTime; self.durationSeconds = durationSeconds
         self.result = result; self.waitingReason = waitingReason; self.workerId = workerId; self.attempt = attempt
+        self.orchestrationJobId = orchestrationJobId; self.orchestrationTaskId = orchestrationTaskId
+        self.orchestrationPhaseId = orchestrationPhaseId; self.onlyOrchestrationTaskIds = onlyOrchestrationTaskIds
+        self.previousJobId = previousJobId
     }
 
     /// The job as the API and `--json` print it (Keboola's names; ids as strings).
@@ -65,6 +78,11 @@ public struct Job: Sendable, Hashable {
             "waitingReason": waitingReason.map { .string($0.rawValue) } ?? .null,
             "workerId": workerId.map { .string($0) } ?? .null,
             "attempt": .number(Double(attempt)),
+            "orchestrationJobId": orchestrationJobId.map { .string(String($0)) } ?? .null,
+            "orchestrationTaskId": orchestrationTaskId.map { .string($0) } ?? .null,
+            "orchestrationPhaseId": orchestrationPhaseId.map { .string($0) } ?? .null,
+            "onlyOrchestrationTaskIds": onlyOrchestrationTaskIds.map { .array($0.map { .string($0) }) } ?? .null,
+            "previousJobId": previousJobId.map { .string(String($0)) } ?? .null,
         ])
     }
 

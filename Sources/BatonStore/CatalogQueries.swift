@@ -43,7 +43,7 @@ extension Store {
                     ON CONFLICT (project_id, id) DO UPDATE SET executor = EXCLUDED.executor, updated_time = now()
                     """, logger: logger)
             }
-            for configuration in set.configurations {
+            for configuration in set.configurations + set.orchestrations.map(\.configuration) {
                 try await tx.query("""
                     INSERT INTO configurations (project_id, component_id, id, name, parameters)
                     VALUES (\(configuration.projectId), \(configuration.componentId), \(configuration.id), \(configuration.name), \(configuration.parameters.jsonText)::jsonb)

@@ -48,7 +48,8 @@ extension Store {
         id, run_id, parent_run_id, project_id, status::text AS status, desired_status::text AS desired_status,
         component_id, config_id, mode, type, config_data::text AS config_data, parameters::text AS parameters,
         executor::text AS executor, created_time, start_time, end_time, duration_seconds, result::text AS result,
-        waiting_reason, worker_id, attempt
+        waiting_reason, worker_id, attempt, orchestration_job_id, orchestration_task_id, orchestration_phase_id,
+        only_orchestration_task_ids, previous_job_id
         """
 
     static func decodeJob(_ row: PostgresRow) throws -> Job {
@@ -74,7 +75,12 @@ extension Store {
             result: try r.json("result"),
             waitingReason: try r["waiting_reason"].decode(String?.self).flatMap(WaitingReason.init(rawValue:)),
             workerId: try r["worker_id"].decode(String?.self),
-            attempt: Int(try r["attempt"].decode(Int32.self))
+            attempt: Int(try r["attempt"].decode(Int32.self)),
+            orchestrationJobId: try r["orchestration_job_id"].decode(Int64?.self),
+            orchestrationTaskId: try r["orchestration_task_id"].decode(String?.self),
+            orchestrationPhaseId: try r["orchestration_phase_id"].decode(String?.self),
+            onlyOrchestrationTaskIds: try r["only_orchestration_task_ids"].decode([String]?.self),
+            previousJobId: try r["previous_job_id"].decode(Int64?.self)
         )
     }
 
@@ -189,7 +195,7 @@ public struct WorkerSession: Sendable {
                 var claimed: [Job] = []
                 if claimLimit > 0 {
                     let rows = try await tx.query("""
-                        SELECT \(unescaped: Store.jobColumns) FROM claim_jobs(\(workerId), \(Int32(claimLimit)), \(components)::text[], \(leaseSeconds))
+                        SELECT \(unescaped: Store.jobColumns) FROM claim_jobs(\(workerId), \(Int32(claimLimit)), \(components)::text[], \(leaseSeconds), false)
                         """, logger: logger)
                     for try await row in rows { claimed.append(try Store.decodeJob(row)) }
                 }

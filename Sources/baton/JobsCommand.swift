@@ -6,7 +6,7 @@ import Foundation
 struct Jobs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create, list and inspect jobs.",
-        subcommands: [Create.self, List.self, Show.self, Events.self, Wait.self])
+        subcommands: [Create.self, List.self, Show.self, Events.self, Wait.self, Watch.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Queue a job of a configuration.")
@@ -89,11 +89,13 @@ struct Jobs: AsyncParsableCommand {
 
         func run() async throws {
             let id = self.id
-            let job = try await db.withStore("baton.jobs") { store in
+            let (job, children) = try await db.withStore("baton.jobs") { store -> (Job, [Job]) in
                 guard let job = try await store.job(id: id) else { throw BatonError(.notFound, "no job \(id)") }
-                return job
+                return (job, job.isOrchestration ? try await store.children(of: id) : [])
             }
-            if json { printJSON(job.json) } else { printJobDetail(job) }
+            if job.isOrchestration {
+                if json { printJSON(runJSON(job, children)) } else { printJobDetail(job); print(""); printRun(job, children) }
+            } else if json { printJSON(job.json) } else { printJobDetail(job) }
         }
     }
 
@@ -165,6 +167,41 @@ extension Jobs {
             }
             if json { printJSON(.array(jobs.map(\.json))) } else { printJobTable(jobs) }
             if !jobs.allSatisfy(\.status.isSuccessful) { throw ExitCode(1) }
+        }
+    }
+}
+
+extension Jobs {
+    struct Watch: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "A live view of a job or an orchestration run (phases, tasks, statuses, elapsed times) until it ends.")
+
+        @OptionGroup var db: DatabaseOptions
+        @Argument(help: "Job id.") var id: Int64
+        @Option(help: "Seconds between refreshes.") var interval: Double = 0.5
+
+        func run() async throws {
+            let (id, interval) = (self.id, max(0.1, self.interval))
+            let tty = isatty(STDOUT_FILENO) == 1
+            let final = try await db.withStore("baton.jobs") { store -> Job in
+                var previous: [String] = []
+                while true {
+                    guard let job = try await store.job(id: id) else { throw BatonError(.notFound, "no job \(id)") }
+                    let children = job.isOrchestration ? try await store.children(of: id) : []
+                    let lines = job.isOrchestration ? renderRun(job, children) : ["job \(job.id) \(job.componentId)/\(job.configId): \(job.status.rawValue)  \(elapsed(job, now: Date()))"]
+                    if tty {
+                        print("\u{1B}[H\u{1B}[2J" + lines.joined(separator: "\n"))
+                    } else if lines.map({ $0.replacingOccurrences(of: #"[0-9.]+s so far"#, with: "", options: .regularExpression) })
+                                != previous.map({ $0.replacingOccurrences(of: #"[0-9.]+s so far"#, with: "", options: .regularExpression) }) {
+                        print(lines.joined(separator: "\n"))
+                        print("")
+                    }
+                    previous = lines
+                    if job.status.isFinal { return job }
+                    try await Task.sleep(for: .milliseconds(Int(interval * 1000)))
+                }
+            }
+            if !final.status.isSuccessful { throw ExitCode(1) }
         }
     }
 }

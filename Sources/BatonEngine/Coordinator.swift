@@ -1,0 +1,154 @@
+import BatonModel
+import BatonStore
+import Foundation
+import Logging
+import Metrics
+import ServiceLifecycle
+
+/// Advances orchestration runs. Exactly one coordinator is active: it holds a PostgreSQL
+/// session advisory lock; the others stand by and try to take it every `standbyInterval`.
+///
+/// The active one starts waiting runs (serialized per orchestration), then advances each run in
+/// progress: creates the jobs of phases whose dependencies are done and ends runs that are over.
+/// Child jobs finishing NOTIFY `baton_jobs`, which wakes it; `tickInterval` is the fallback.
+public final class Coordinator: Service, Sendable {
+    public struct Configuration: Sendable {
+        /// Identifies this coordinator in `jobs.worker_id` of the runs it advances. Default coordinator-host-pid.
+        public var coordinatorId: String = "coordinator-\(ProcessInfo.processInfo.hostName)-\(getpid())"
+        /// How often a standby tries to take over. Default 1 s.
+        public var standbyInterval: Duration = .seconds(1)
+        /// Fallback turn when no notification arrives. Default 2 s.
+        public var tickInterval: Duration = .seconds(2)
+
+        public init() {}
+    }
+
+    let store: Store
+    let configuration: Configuration
+    let logger: Logger
+    let advanced = Counter(label: "baton_orchestration_steps_total")
+
+    public init(store: Store, configuration: Configuration, logger: Logger) {
+        self.store = store
+        self.configuration = configuration
+        var logger = logger
+        logger[metadataKey: "baton.coordinator_id"] = "\(configuration.coordinatorId)"
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let mailbox = Mailbox()
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.listen(mailbox) }
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: self.configuration.tickInterval)
+                        mailbox.wake()
+                    }
+                }
+                await self.lead(mailbox)
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            mailbox.requestShutdown()
+        }
+        logger.info("coordinator stopped")
+    }
+
+    func listen(_ mailbox: Mailbox) async {
+        while !Task.isCancelled {
+            do {
+                try await store.listenForJobs { mailbox.wake() }
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("LISTEN connection lost; reconnecting", metadata: ["error": "\(String(reflecting: error).prefix(200))"])
+            }
+            try? await Task.sleep(for: .milliseconds(500))
+        }
+    }
+
+    /// Stand by until the lock is ours, then advance runs until shutdown or a lost connection.
+    func lead(_ mailbox: Mailbox) async {
+        var standingBy = false
+        while !mailbox.take().shutdown {
+            do {
+                try await store.withCoordinatorSession(coordinatorId: configuration.coordinatorId) { session in
+                    guard try await session.tryLead() else {
+                        if !standingBy { logger.info("standing by: another coordinator is active") }
+                        standingBy = true
+                        try? await Task.sleep(for: configuration.standbyInterval)
+                        return
+                    }
+                    standingBy = false
+                    logger.info("active coordinator")
+                    while true {
+                        if mailbox.take().shutdown { return }
+                        try await turn(session)
+                        await mailbox.wait()
+                    }
+                }
+            } catch {
+                logger.warning("coordinator connection failed; retrying", metadata: ["error": "\(String(reflecting: error).prefix(300))"])
+                try? await Task.sleep(for: configuration.standbyInterval)
+            }
+        }
+    }
+
+    /// Starts waiting runs and advances every run in progress.
+    func turn(_ session: CoordinatorSession) async throws {
+        let started = try await session.startRuns(limit: 100)
+        for run in started {
+            logger.info("run started", metadata: ["baton.job_id": "\(run.id)", "baton.config_id": "\(run.configId)"])
+        }
+        for id in try await session.runningRuns() {
+            let step = try await session.advance(runId: id) { parent, children in Coordinator.decide(parent: parent, children: children) }
+            guard let step else { continue }
+            advanced.increment()
+            if !step.start.isEmpty {
+                logger.debug("tasks started", metadata: ["baton.job_id": "\(id)", "baton.tasks": "\(step.start.map(\.taskId))"])
+            }
+            if let finish = step.finish {
+                logger.info("run ended", metadata: ["baton.job_id": "\(id)", "baton.status": "\(finish.status.rawValue)"])
+            }
+        }
+    }
+
+    /// The pure decision for one run: which task jobs to create, whether the run is over.
+    static func decide(parent: Job, children: [Job]) -> RunStep {
+        let definition: OrchestrationDefinition
+        switch OrchestrationDefinition.parse(parent.parameters, configurationExists: { _, _ in true }) {
+        case .success(let value): definition = value
+        case .failure(let issues):
+            return RunStep(finish: (.error, ["message": .string("invalid orchestration snapshot: \(issues.items.map(\.description).joined(separator: "; "))")]))
+        }
+        let selected = Set(parent.onlyOrchestrationTaskIds ?? definition.tasks.filter(\.enabled).map(\.id))
+        var statuses: [String: JobStatus] = [:]
+        for child in children { if let task = child.orchestrationTaskId { statuses[task] = child.status } }
+        let progress = definition.progress(selected: selected, children: statuses)
+        let start = progress.tasksToStart.map {
+            ChildSpec(taskId: $0.id, phaseId: $0.phase, componentId: $0.componentId, configId: $0.configId, mode: $0.mode, parameters: $0.parameters)
+        }
+        var finish: (status: JobStatus, result: JSONValue)?
+        if let status = progress.finalStatus {
+            finish = (status, RunSummary.result(progress, status: status))
+        }
+        return RunStep(start: start, finish: finish)
+    }
+}
+
+/// The result of a finished run: a message and each phase's status.
+public enum RunSummary {
+    public static func result(_ progress: RunProgress, status: JobStatus) -> JSONValue {
+        let failed = progress.phases.filter { $0.status == .error }.map(\.phase.name)
+        let warned = progress.phases.filter { $0.status == .warning }.map(\.phase.name)
+        let message: String
+        switch status {
+        case .error: message = "phase \(failed.map { "'\($0)'" }.joined(separator: ", ")) failed; later phases were not executed"
+        case .warning: message = "finished with failures allowed to continue in phase \(warned.map { "'\($0)'" }.joined(separator: ", "))"
+        default: message = "all phases succeeded"
+        }
+        return ["message": .string(message),
+                "phases": .array(progress.phases.map { ["id": .string($0.phase.id), "name": .string($0.phase.name), "status": .string($0.status.rawValue)] })]
+    }
+}

@@ -1,0 +1,194 @@
+import BatonModel
+import Foundation
+import Logging
+import PostgresNIO
+
+/// A task's job the coordinator is to create.
+public struct ChildSpec: Sendable, Hashable {
+    public var taskId: String
+    public var phaseId: String
+    public var componentId: String
+    public var configId: String
+    public var mode: String
+    /// Overrides of the configuration's top-level parameters.
+    public var parameters: JSONValue?
+
+    public init(taskId: String, phaseId: String, componentId: String, configId: String, mode: String, parameters: JSONValue?) {
+        self.taskId = taskId; self.phaseId = phaseId; self.componentId = componentId
+        self.configId = configId; self.mode = mode; self.parameters = parameters
+    }
+}
+
+/// What one advancement of a run does: create these tasks' jobs, and/or end the run.
+public struct RunStep: Sendable {
+    public var start: [ChildSpec] = []
+    public var finish: (status: JobStatus, result: JSONValue)?
+
+    public init(start: [ChildSpec] = [], finish: (status: JobStatus, result: JSONValue)? = nil) {
+        self.start = start
+        self.finish = finish
+    }
+}
+
+extension Store {
+    /// Which of these (component, configuration) pairs of a project exist.
+    public func existingConfigurations(projectId: String, _ pairs: [(String, String)]) async throws -> Set<[String]> {
+        guard !pairs.isEmpty else { return [] }
+        let rows = try await client.query("""
+            SELECT cf.component_id, cf.id FROM configurations cf
+            JOIN unnest(\(pairs.map(\.0))::text[], \(pairs.map(\.1))::text[]) AS k(component_id, id)
+              ON (cf.component_id, cf.id) = (k.component_id, k.id)
+            WHERE cf.project_id = \(projectId)
+            """, logger: logger)
+        var found = Set<[String]>()
+        for try await (component, config) in rows.decode((String, String).self) { found.insert([component, config]) }
+        return found
+    }
+
+    /// Creates an orchestration run (the parent job) with a snapshot of the definition and the
+    /// selected tasks. A run queued behind an unfinished run of the same orchestration waits.
+    public func createRun(projectId: String, orchestrationId: String, definition: JSONValue, selected: [String],
+                          previousJobId: Int64? = nil) async throws -> Job {
+        let component = ExecutorSpec.orchestratorComponentId
+        let rows = try await client.query("""
+            WITH queued AS (
+                SELECT EXISTS (SELECT 1 FROM jobs
+                               WHERE project_id = \(projectId) AND component_id = \(component) AND config_id = \(orchestrationId)
+                                 AND status IN ('created', 'waiting', 'processing', 'terminating')) AS behind
+            )
+            INSERT INTO jobs (project_id, component_id, config_id, type, parameters, executor, only_orchestration_task_ids,
+                              previous_job_id, status, waiting_reason)
+            SELECT \(projectId), \(component), \(orchestrationId), 'orchestrationContainer', \(definition.jsonText)::jsonb,
+                   '{"type": "orchestrator"}'::jsonb, \(selected)::text[], \(previousJobId),
+                   CASE WHEN queued.behind THEN 'waiting'::job_status ELSE 'created'::job_status END,
+                   CASE WHEN queued.behind THEN 'configuration-lock' END
+            FROM queued
+            RETURNING \(unescaped: Store.jobColumns)
+            """, logger: logger)
+        for try await row in rows { return try Store.decodeJob(row) }
+        throw BatonError(.unavailable, "the run was not created")
+    }
+
+    /// The task jobs of an orchestration run.
+    public func children(of parentId: Int64) async throws -> [Job] {
+        let rows = try await client.query("SELECT \(unescaped: Store.jobColumns) FROM jobs WHERE orchestration_job_id = \(parentId) ORDER BY id", logger: logger)
+        var jobs: [Job] = []
+        for try await row in rows { jobs.append(try Store.decodeJob(row)) }
+        return jobs
+    }
+
+    /// Leases one connection for the coordinator for the duration of `body`.
+    public func withCoordinatorSession<T: Sendable>(coordinatorId: String, _ body: (CoordinatorSession) async throws -> T) async throws -> T {
+        let logger = self.logger
+        return try await client.withConnection { connection in
+            try await body(CoordinatorSession(connection: connection, logger: logger, coordinatorId: coordinatorId))
+        }
+    }
+}
+
+/// The coordinator's statements, on the connection that holds its leadership lock.
+public struct CoordinatorSession: Sendable {
+    let connection: PostgresConnection
+    let logger: Logger
+    public let coordinatorId: String
+    /// Orchestration runs hold a lease the active coordinator renews on every turn.
+    public static let runLeaseSeconds = 60.0
+
+    /// Takes the coordinator lock if no other coordinator holds it. It is a session lock: it
+    /// lasts until this connection closes, so a coordinator that dies or loses its connection
+    /// hands over at once.
+    public func tryLead() async throws -> Bool {
+        for try await got in try await connection.query("SELECT pg_try_advisory_lock(hashtext('baton.coordinator'))", logger: logger).decode(Bool.self) {
+            return got
+        }
+        return false
+    }
+
+    /// Starts waiting orchestration runs, serialized per orchestration.
+    public func startRuns(limit: Int) async throws -> [Job] {
+        let rows = try await connection.query("""
+            SELECT \(unescaped: Store.jobColumns) FROM claim_jobs(\(coordinatorId), \(Int32(limit)), NULL::text[], \(Self.runLeaseSeconds), true)
+            """, logger: logger)
+        var jobs: [Job] = []
+        for try await row in rows { jobs.append(try Store.decodeJob(row)) }
+        return jobs
+    }
+
+    /// Ids of runs in progress, oldest first; renews their leases.
+    public func runningRuns() async throws -> [Int64] {
+        let rows = try await connection.query("""
+            UPDATE jobs SET heartbeat_time = clock_timestamp(), lease_expires = clock_timestamp() + make_interval(secs => \(Self.runLeaseSeconds)),
+                            worker_id = \(coordinatorId)
+            WHERE type = 'orchestrationContainer' AND status IN ('processing', 'terminating')
+            RETURNING id
+            """, logger: logger)
+        var ids: [Int64] = []
+        for try await id in rows.decode(Int64.self) { ids.append(id) }
+        return ids.sorted()
+    }
+
+    /// One advancement of a run, in one transaction: locks the parent, reads its task jobs,
+    /// asks `decide` what to do, creates the jobs it names (a unique key on (run, task) makes a
+    /// repeated step harmless) and ends the run when told. A task whose configuration has
+    /// disappeared ends the run `error`.
+    @discardableResult
+    public func advance(runId: Int64, decide: @Sendable (Job, [Job]) -> RunStep) async throws -> RunStep? {
+        let logger = self.logger
+        do {
+            return try await connection.withTransaction(logger: logger) { tx -> RunStep? in
+                var parent: Job?
+                for try await row in try await tx.query("SELECT \(unescaped: Store.jobColumns) FROM jobs WHERE id = \(runId) FOR UPDATE", logger: logger) {
+                    parent = try Store.decodeJob(row)
+                }
+                guard let parent, parent.status.isRunning else { return nil }
+                var children: [Job] = []
+                for try await row in try await tx.query("SELECT \(unescaped: Store.jobColumns) FROM jobs WHERE orchestration_job_id = \(runId) ORDER BY id", logger: logger) {
+                    children.append(try Store.decodeJob(row))
+                }
+                var step = decide(parent, children)
+                if !step.start.isEmpty {
+                    let specs = step.start
+                    let rows = try await tx.query("""
+                        INSERT INTO jobs (project_id, component_id, config_id, mode, config_data, parameters, executor, parent_run_id,
+                                          orchestration_job_id, orchestration_task_id, orchestration_phase_id, status, waiting_reason)
+                        SELECT cf.project_id, cf.component_id, cf.id, t.mode, nullif(t.params, 'null'::jsonb),
+                               cf.parameters || coalesce(nullif(t.params, 'null'::jsonb), '{}'::jsonb), c.executor,
+                               \(parent.runId), \(parent.id), t.task_id, t.phase_id,
+                               CASE WHEN busy.any THEN 'waiting'::job_status ELSE 'created'::job_status END,
+                               CASE WHEN busy.any THEN 'configuration-lock' END
+                        FROM unnest(\(specs.map(\.taskId))::text[], \(specs.map(\.phaseId))::text[], \(specs.map(\.componentId))::text[],
+                                    \(specs.map(\.configId))::text[], \(specs.map(\.mode))::text[], \(specs.map { $0.parameters?.jsonText ?? "null" })::jsonb[])
+                             AS t(task_id, phase_id, component_id, config_id, mode, params)
+                        JOIN configurations cf ON (cf.project_id, cf.component_id, cf.id) = (\(parent.projectId), t.component_id, t.config_id)
+                        JOIN components c ON (c.project_id, c.id) = (cf.project_id, cf.component_id)
+                        CROSS JOIN LATERAL (
+                            SELECT EXISTS (SELECT 1 FROM jobs u
+                                           WHERE (u.project_id, u.component_id, u.config_id) = (cf.project_id, cf.component_id, cf.id)
+                                             AND u.status IN ('created', 'waiting', 'processing', 'terminating')) AS any) busy
+                        ON CONFLICT (orchestration_job_id, orchestration_task_id) WHERE orchestration_job_id IS NOT NULL DO NOTHING
+                        RETURNING orchestration_task_id
+                        """, logger: logger)
+                    var created = Set<String>()
+                    for try await id in rows.decode(String.self) { created.insert(id) }
+                    let missing = specs.filter { !created.contains($0.taskId) }
+                    if !missing.isEmpty && step.finish == nil {
+                        let names = missing.map { "task \($0.taskId) (\($0.componentId)/\($0.configId))" }.joined(separator: ", ")
+                        step.finish = (.error, ["message": .string("configuration no longer exists for \(names)")])
+                    }
+                }
+                if let finish = step.finish {
+                    try await tx.query("""
+                        UPDATE jobs SET status = \(finish.status.rawValue)::job_status, end_time = clock_timestamp(),
+                               duration_seconds = extract(epoch FROM clock_timestamp() - start_time),
+                               result = \(finish.result.jsonText)::jsonb, lease_expires = NULL
+                        WHERE id = \(runId) AND status IN ('processing', 'terminating')
+                        """, logger: logger)
+                    try await tx.query("SELECT pg_notify('baton_jobs', 'finished')", logger: logger)
+                }
+                return step
+            }
+        } catch let error as PostgresTransactionError {
+            throw error.closureError ?? error.commitError ?? error.beginError ?? error
+        }
+    }
+}

@@ -1,0 +1,151 @@
+import ArgumentParser
+import BatonEngine
+import BatonModel
+import BatonStore
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Task selection shared by `run` and `plan`.
+struct TaskSelection: ParsableArguments {
+    @Argument(help: "Orchestration id.") var orchestration: String
+    @Option(help: "Project id.") var project: String = "default"
+    @Option(name: .customLong("task"), help: "Run only this task (repeatable).") var only: [String] = []
+    @Option(name: .customLong("exclude-task"), help: "Do not run this task (repeatable).") var exclude: [String] = []
+}
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "run", abstract: "Run an orchestration: phases in order, tasks of a phase in parallel.")
+
+    @OptionGroup var db: DatabaseOptions
+    @OptionGroup var selection: TaskSelection
+    @Flag(help: "Wait until the run ends; exit 0 on success or warning, 1 otherwise.") var wait = false
+    @Flag(help: "Print the run as JSON.") var json = false
+
+    func run() async throws {
+        let (selection, wait, json) = (self.selection, self.wait, self.json)
+        let (parent, children) = try await db.withStore("baton.run") { store -> (Job, [Job]) in
+            let parent = try await Orchestrations.run(store: store, projectId: selection.project, id: selection.orchestration,
+                                                      only: selection.only, exclude: selection.exclude)
+            guard wait else { return (parent, []) }
+            FileHandle.standardError.write(Data("created run \(parent.id) of orchestration '\(selection.orchestration)'; waiting\n".utf8))
+            let final = try await waitForJob(store, id: parent.id)
+            return (final, try await store.children(of: parent.id))
+        }
+        if json {
+            printJSON(runJSON(parent, children))
+        } else if wait {
+            printRun(parent, children)
+        } else {
+            print("created run \(parent.id) of orchestration '\(selection.orchestration)' (\(parent.onlyOrchestrationTaskIds?.count ?? 0) tasks)\(parent.status == .waiting ? "; it waits for the run in progress" : "")")
+        }
+        if wait && !parent.status.isSuccessful { throw ExitCode(1) }
+    }
+}
+
+struct PlanCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "plan", abstract: "Show which phases and tasks a run would execute, without running anything.")
+
+    @OptionGroup var db: DatabaseOptions
+    @OptionGroup var selection: TaskSelection
+    @Flag(help: "Print the plan as JSON.") var json = false
+
+    func run() async throws {
+        let selection = self.selection
+        let (definition, selected) = try await db.withStore("baton.plan") { store in
+            try await Orchestrations.plan(store: store, projectId: selection.project, id: selection.orchestration, only: selection.only, exclude: selection.exclude)
+        }
+        let progress = definition.progress(selected: selected, children: [:])
+        if json {
+            printJSON(.object(["orchestration": .string(selection.orchestration), "phases": .array(progress.phases.map { phase in
+                ["id": .string(phase.phase.id), "name": .string(phase.phase.name), "dependsOn": .array(phase.phase.dependsOn.map { .string($0) }),
+                 "willRun": .bool(phase.status != .skipped),
+                 "tasks": .array(phase.tasks.map { ["id": .string($0.task.id), "name": .string($0.task.name), "component": .string($0.task.componentId),
+                                                     "config": .string($0.task.configId), "enabled": .bool($0.task.enabled),
+                                                     "continueOnFailure": .bool($0.task.continueOnFailure), "willRun": .bool($0.selected)] })]
+            })]))
+            return
+        }
+        print("orchestration '\(selection.orchestration)': \(selected.count) of \(definition.tasks.count) tasks would run")
+        for (index, phase) in progress.phases.enumerated() {
+            let after = phase.phase.dependsOn.isEmpty ? "" : " (after \(phase.phase.dependsOn.joined(separator: ", ")))"
+            print("\(index + 1). phase \(phase.phase.name) [\(phase.phase.id)]\(after)\(phase.status == .skipped ? ": skipped, no task selected" : "")")
+            for task in phase.tasks {
+                var notes: [String] = []
+                if !task.task.enabled { notes.append("disabled") } else if !task.selected { notes.append("deselected") }
+                if task.task.continueOnFailure { notes.append("continue on failure") }
+                print("   \(task.selected ? "[x]" : "[ ]") \(task.task.name) [\(task.task.id)]  \(task.task.componentId)/\(task.task.configId)\(notes.isEmpty ? "" : "  (\(notes.joined(separator: ", ")))")")
+            }
+        }
+    }
+}
+
+struct CoordinatorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "coordinator", abstract: "Advance orchestration runs (one is active; others stand by) until SIGTERM or SIGINT.")
+
+    @OptionGroup var db: DatabaseOptions
+    @Option(help: "Coordinator id recorded on the runs it advances.") var coordinatorId: String?
+    @Option(help: "Seconds between a standby's attempts to take over.") var standbySeconds: Double = 1
+
+    func run() async throws {
+        var configuration = Coordinator.Configuration()
+        if let coordinatorId { configuration.coordinatorId = coordinatorId }
+        guard standbySeconds > 0 else { throw ValidationError("--standby-seconds must be positive") }
+        configuration.standbyInterval = .milliseconds(Int(standbySeconds * 1000))
+        let logger = db.logger("baton.coordinator", default: .info)
+        let url = try db.url()
+        try await reportingErrors {
+            let store = try Store(url: url, logger: logger, maxConnections: 4)
+            let coordinator = Coordinator(store: store, configuration: configuration, logger: logger)
+            let group = ServiceGroup(configuration: .init(
+                services: [
+                    .init(service: store.client),
+                    .init(service: coordinator, successTerminationBehavior: .gracefullyShutdownGroup),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+            try await group.run()
+        }
+    }
+}
+
+func runJSON(_ parent: Job, _ children: [Job]) -> JSONValue {
+    var json = parent.json
+    if case .object(var object) = json {
+        object["childJobs"] = .array(children.map(\.json))
+        if let progress = Orchestrations.progress(of: parent, children: children) {
+            object["phases"] = .array(progress.phases.map { ["id": .string($0.phase.id), "name": .string($0.phase.name), "status": .string($0.status.rawValue)] })
+        }
+        json = .object(object)
+    }
+    return json
+}
+
+/// The phase view of a run: phases in order, each with its tasks, job ids, statuses and durations.
+func renderRun(_ parent: Job, _ children: [Job], now: Date = Date()) -> [String] {
+    var lines = ["run \(parent.id) of orchestration '\(parent.configId)': \(parent.status.rawValue)\(parent.waitingReason.map { " (\($0.rawValue))" } ?? "")  \(elapsed(parent, now: now))"]
+    if let message = parent.result?["message"]?.stringValue { lines.append("  \(message)") }
+    guard let progress = Orchestrations.progress(of: parent, children: children) else { return lines }
+    let byTask = Dictionary(children.compactMap { job in job.orchestrationTaskId.map { ($0, job) } }, uniquingKeysWith: { $1 })
+    for (index, phase) in progress.phases.enumerated() {
+        lines.append("\(index + 1). \(phase.phase.name) [\(phase.phase.id)]: \(phase.status.rawValue)")
+        for task in phase.tasks {
+            let job = byTask[task.task.id]
+            let state = job.map { "job \($0.id) \($0.status.rawValue)  \(elapsed($0, now: now))" }
+                ?? (!task.task.enabled ? "disabled" : !task.selected ? "deselected" : phase.status == .notExecuted ? "not executed" : "pending")
+            let flag = task.task.continueOnFailure ? " (continue on failure)" : ""
+            lines.append("   - \(task.task.name) [\(task.task.id)] \(task.task.componentId)/\(task.task.configId)\(flag): \(state)")
+        }
+    }
+    return lines
+}
+
+func printRun(_ parent: Job, _ children: [Job]) {
+    for line in renderRun(parent, children) { print(line) }
+}
+
+func elapsed(_ job: Job, now: Date) -> String {
+    if let duration = job.durationSeconds { return String(format: "%.2fs", duration) }
+    if let start = job.startTime { return String(format: "%.1fs so far", now.timeIntervalSince(start)) }
+    return ""
+}
