@@ -374,6 +374,24 @@ struct RunProgressTests {
         #expect(flow.run(["1": .success, "2": .success]).starting == ["3"])
     }
 
+    @Test("a phase left half-started when a failure stops the run is not-executed, so a retry reruns all of it")
+    func halfStarted() throws {
+        let flow = try orchestration([("a", [], ["1"]), ("side", [], ["2", "3"])])
+        let run = flow.run(["1": .error, "2": .success])
+        #expect(run.statuses == [.error, .notExecuted])
+        #expect(run.starting.isEmpty)
+        #expect(run.finalStatus == .error)
+    }
+
+    @Test("a definition edited into a cycle after parse never starts the cycle and does not hang")
+    func editedCycle() throws {
+        var flow = try orchestration([("a", nil, ["1"]), ("b", nil, ["2"])])
+        flow.phases[0].dependsOn = ["b"]
+        let run = flow.run([:])
+        #expect(run.statuses == [.pending, .pending])
+        #expect(run.starting.isEmpty && run.finalStatus == nil)
+    }
+
     @Test("a task that already has a job is never started again")
     func noDoubleStart() throws {
         let flow = try orchestration([("a", nil, ["1", "2"])])
