@@ -89,7 +89,7 @@ public enum JSONValue: Sendable, Hashable, Codable {
     public var idValue: String? {
         switch self {
         case .string(let value): return value
-        case .number(let value) where value == value.rounded(): return String(Int64(value))
+        case .number(let value) where value == value.rounded() && abs(value) < 9e18: return String(Int64(value))
         default: return nil
         }
     }
