@@ -2,14 +2,14 @@ import Foundation
 
 /// Keboola's keboola.orchestrator configuration, validated. Ids may be numbers or strings in input; stored as strings.
 ///
-/// Baton's own optional fields sit in a task's `task` object next to `componentId` and `configId`,
-/// because they describe the job the task creates:
+/// Baton's own optional fields, `parameters` and `timeoutSeconds`, sit on the task beside
+/// `continueOnFailure` and `enabled`:
 /// ```json
 /// {"phases": [{"id": 1, "name": "Extract"}, {"id": 2, "name": "Load"}],
 ///  "tasks": [{"id": 10, "name": "Orders", "phase": 1,
-///             "task": {"componentId": "extract", "configId": "orders", "mode": "run",
-///                      "parameters": {"since": "2026-10-01"}, "timeoutSeconds": 600},
-///             "continueOnFailure": false, "enabled": true}]}
+///             "task": {"componentId": "extract", "configId": "orders", "mode": "run"},
+///             "continueOnFailure": false, "enabled": true,
+///             "parameters": {"since": "2026-10-01"}, "timeoutSeconds": 600}]}
 /// ```
 public struct OrchestrationDefinition: Sendable, Hashable {
     public struct Phase: Sendable, Hashable {
@@ -152,9 +152,16 @@ public struct OrchestrationDefinition: Sendable, Hashable {
             let phase = id(task["phase"], "\(path).phase", "the id of the phase the task belongs to")
             let continueOnFailure = bool(task["continueOnFailure"], "\(path).continueOnFailure", default: false)
             let enabled = bool(task["enabled"], "\(path).enabled", default: true)
-            // Extra fields are ignored, so a Baton field one level too high would silently do nothing.
-            for key in ["parameters", "timeoutSeconds"] where task[key] != nil {
-                issue("\(path).\(key)", "belongs inside 'task': {\"task\": {\"componentId\": ..., \"configId\": ..., \"\(key)\": ...}}")
+            var parameters: JSONValue?, timeout: Double?
+            if let raw = task["parameters"] {
+                if raw.objectValue != nil { parameters = raw } else {
+                    issue("\(path).parameters", "must be an object whose keys replace the configuration's top-level parameters, got \(raw.typeName)")
+                }
+            }
+            if let raw = task["timeoutSeconds"] {
+                if let seconds = raw.numberValue, seconds > 0 { timeout = seconds } else {
+                    issue("\(path).timeoutSeconds", "must be a positive number of seconds, got \(raw.jsonText)")
+                }
             }
             if let phase {
                 if phasePath[phase] == nil {
@@ -165,7 +172,7 @@ public struct OrchestrationDefinition: Sendable, Hashable {
                 }
             }
 
-            var componentId: String?, configId: String?, mode = "run", parameters: JSONValue?, timeout: Double?
+            var componentId: String?, configId: String?, mode = "run"
             switch task["task"] {
             case .object(let job)?:
                 componentId = id(job["componentId"], "\(path).task.componentId", "the component to run")
@@ -175,15 +182,9 @@ public struct OrchestrationDefinition: Sendable, Hashable {
                         issue("\(path).task.mode", "must be a non-empty string such as \"run\", got \(raw.jsonText)")
                     }
                 }
-                if let raw = job["parameters"] {
-                    if raw.objectValue != nil { parameters = raw } else {
-                        issue("\(path).task.parameters", "must be an object whose keys replace the configuration's top-level parameters, got \(raw.typeName)")
-                    }
-                }
-                if let raw = job["timeoutSeconds"] {
-                    if let seconds = raw.numberValue, seconds > 0 { timeout = seconds } else {
-                        issue("\(path).task.timeoutSeconds", "must be a positive number of seconds, got \(raw.jsonText)")
-                    }
+                // Extra fields are ignored, so a Baton field one level too deep would silently do nothing.
+                for key in ["parameters", "timeoutSeconds"] where job[key] != nil {
+                    issue("\(path).task.\(key)", "belongs on the task, beside continueOnFailure: {\"id\": ..., \"task\": {...}, \"\(key)\": ...}")
                 }
                 if let componentId, let configId, !configurationExists(componentId, configId) {
                     issue("\(path).task.configId", "unknown configuration '\(configId)' of component '\(componentId)': apply it first, or in the same file")
@@ -236,11 +237,12 @@ public struct OrchestrationDefinition: Sendable, Hashable {
         return [
             "phases": .array(phases.map { ["id": .string($0.id), "name": .string($0.name), "dependsOn": strings($0.dependsOn)] }),
             "tasks": .array(tasks.map { task in
-                var job: [String: JSONValue] = ["componentId": .string(task.componentId), "configId": .string(task.configId), "mode": .string(task.mode)]
-                if let parameters = task.parameters { job["parameters"] = parameters }
-                if let timeout = task.timeoutSeconds { job["timeoutSeconds"] = .number(timeout) }
-                return ["id": .string(task.id), "name": .string(task.name), "phase": .string(task.phase), "task": .object(job),
-                        "continueOnFailure": .bool(task.continueOnFailure), "enabled": .bool(task.enabled)]
+                let job: JSONValue = ["componentId": .string(task.componentId), "configId": .string(task.configId), "mode": .string(task.mode)]
+                var object: [String: JSONValue] = ["id": .string(task.id), "name": .string(task.name), "phase": .string(task.phase), "task": job,
+                                                   "continueOnFailure": .bool(task.continueOnFailure), "enabled": .bool(task.enabled)]
+                if let parameters = task.parameters { object["parameters"] = parameters }
+                if let timeout = task.timeoutSeconds { object["timeoutSeconds"] = .number(timeout) }
+                return .object(object)
             }),
         ]
     }

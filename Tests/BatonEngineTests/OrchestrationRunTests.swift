@@ -127,7 +127,7 @@ struct OrchestrationRunTests {
               id: partial
               phases: [{id: 1, name: One}, {id: 2, name: Two}, {id: 3, name: Three}]
               tasks:
-                - {id: a, name: A, phase: 1, task: {componentId: ok, configId: a}}
+                - {id: a, name: A, phase: 1, task: {componentId: ok, configId: a}, parameters: {label: from-task}}
                 - {id: idle, name: Idle, phase: 1, task: {componentId: ok, configId: b}, enabled: false}
                 - {id: b, name: B, phase: 2, task: {componentId: ok, configId: b}}
                 - {id: c, name: C, phase: 3, task: {componentId: ok, configId: c}}
@@ -136,6 +136,7 @@ struct OrchestrationRunTests {
             #expect(parent.status == .success)
             #expect(Set(children.map { $0.orchestrationTaskId! }) == ["a", "c"])
             #expect(parent.onlyOrchestrationTaskIds == ["a", "c"])
+            #expect(children.first { $0.orchestrationTaskId == "a" }?.parameters == ["label": "from-task"], "task parameters reach the job")
             #expect(parent.result?["phases"]?.arrayValue?.map { $0["status"] } == ["success", "skipped", "success"])
             await #expect(throws: BatonError.self) { _ = try await run(store, "partial", only: ["idle"]) }
         }

@@ -60,8 +60,8 @@ struct OrchestrationParseTests {
                         "task": {"componentId": "keboola.ex-adform", "configId": 12345},
                         "continueOnFailure": true, "enabled": false},
                        {"id": "t3", "phase": 2469,
-                        "task": {"componentId": "keboola.snowflake-transformation", "configId": "9", "mode": "debug",
-                                 "parameters": {"rows": 10}, "timeoutSeconds": 60}}],
+                        "task": {"componentId": "keboola.snowflake-transformation", "configId": "9", "mode": "debug"},
+                        "parameters": {"rows": 10}, "timeoutSeconds": 60}],
              "notifications": [], "description": "nightly"}
             """)
         #expect(flow.phases.map(\.id) == ["2468", "2469"])
@@ -95,7 +95,7 @@ struct OrchestrationParseTests {
     func roundTrip() throws {
         let flow = try definition("""
             {"phases": [{"id": 1, "name": "One"}, {"id": 2}, {"id": 3, "dependsOn": [1]}],
-             "tasks": [{"id": 10, "phase": 1, "task": {"componentId": "c", "configId": 5, "parameters": {"a": [1, "x"]}, "timeoutSeconds": 1.5}},
+             "tasks": [{"id": 10, "phase": 1, "task": {"componentId": "c", "configId": 5}, "parameters": {"a": [1, "x"]}, "timeoutSeconds": 1.5},
                        {"id": 11, "name": "Eleven", "phase": 2, "task": {"componentId": "c", "configId": "6", "mode": "forceRun"}, "continueOnFailure": true},
                        {"id": 12, "phase": 3, "task": {"componentId": "c", "configId": "7"}},
                        {"id": 13, "phase": 3, "task": {"componentId": "c", "configId": "8"}, "enabled": false}]}
@@ -193,7 +193,7 @@ struct OrchestrationValidationTests {
                         "continueOnFailure": "yes", "enabled": 1},
                        {"phase": "p", "task": "c/x"},
                        {"id": "b", "phase": "q", "task": {"configId": "x"}},
-                       {"id": "c", "phase": "q", "task": {"componentId": "c", "configId": "y", "timeoutSeconds": -1}, "parameters": {}, "timeoutSeconds": 5},
+                       {"id": "c", "phase": "q", "task": {"componentId": "c", "configId": "y", "timeoutSeconds": -1}, "parameters": [], "timeoutSeconds": 0},
                        {"id": "d"}]}
             """)
         #expect(found.map(\.field) == [
@@ -204,7 +204,7 @@ struct OrchestrationValidationTests {
             "tasks[3].parameters", "tasks[3].task.timeoutSeconds", "tasks[3].timeoutSeconds",
             "tasks[4].phase", "tasks[4].task",
         ])
-        #expect(found.first { $0.field == "tasks[3].parameters" }?.message.contains("belongs inside 'task'") == true)
+        #expect(found.first { $0.field == "tasks[3].task.timeoutSeconds" }?.message.contains("belongs on the task") == true)
     }
 
     @Test("paths sort by number, so phases[2] comes before phases[10]")
