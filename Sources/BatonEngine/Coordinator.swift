@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import Metrics
 import ServiceLifecycle
+import Synchronization
 
 /// Advances orchestration runs. Exactly one coordinator is active: it holds a PostgreSQL
 /// session advisory lock; the others stand by and try to take it every `standbyInterval`.
@@ -27,6 +28,9 @@ public final class Coordinator: Service, Sendable {
     let configuration: Configuration
     let logger: Logger
     let advanced = Counter(label: "baton_orchestration_steps_total")
+    /// Parsed definition snapshots by run id: a snapshot never changes, and parsing one of
+    /// hundreds of tasks on every turn was most of a turn's time.
+    let definitions = Mutex<[Int64: OrchestrationDefinition]>([:])
 
     public init(store: Store, configuration: Configuration, logger: Logger) {
         self.store = store
@@ -82,8 +86,13 @@ public final class Coordinator: Service, Sendable {
                     }
                     standingBy = false
                     logger.info("active coordinator")
+                    var renewed = ContinuousClock.now - .seconds(3600)
                     while true {
                         if mailbox.take().shutdown { return }
+                        if ContinuousClock.now - renewed > .seconds(CoordinatorSession.runLeaseSeconds / 6) {
+                            try await session.renewRunLeases()
+                            renewed = .now
+                        }
                         try await turn(session)
                         await mailbox.wait()
                     }
@@ -97,12 +106,19 @@ public final class Coordinator: Service, Sendable {
 
     /// Starts waiting runs and advances every run in progress.
     func turn(_ session: CoordinatorSession) async throws {
+        let clock = ContinuousClock.now
+        defer { logger.trace("turn", metadata: ["baton.turn_ms": "\((ContinuousClock.now - clock).components.attoseconds / 1_000_000_000_000_000)"]) }
         let started = try await session.startRuns(limit: 100)
         for run in started {
             logger.info("run started", metadata: ["baton.job_id": "\(run.id)", "baton.config_id": "\(run.configId)"])
         }
-        for id in try await session.runningRuns() {
-            let step = try await session.advance(runId: id) { parent, children in Coordinator.decide(parent: parent, children: children) }
+        let running = try await session.runningRuns()
+        definitions.withLock { cache in cache = cache.filter { running.contains($0.key) } }
+        for id in running {
+            let cached = definitions.withLock { $0[id] != nil }
+            let step = try await session.advance(runId: id, withDefinition: !cached) { parent, children in
+                self.decide(parent: parent, children: children)
+            }
             guard let step else { continue }
             advanced.increment()
             if !step.start.isEmpty {
@@ -114,18 +130,22 @@ public final class Coordinator: Service, Sendable {
         }
     }
 
-    /// The pure decision for one run: which task jobs to create, whether the run is over.
-    static func decide(parent: Job, children: [Job]) -> RunStep {
+    /// The decision for one run: which task jobs to create, whether the run is over.
+    func decide(parent: RunHeader, children: [String: JobStatus]) -> RunStep {
         let definition: OrchestrationDefinition
-        switch OrchestrationDefinition.parse(parent.parameters, configurationExists: { _, _ in true }) {
-        case .success(let value): definition = value
-        case .failure(let issues):
-            return RunStep(finish: (.error, ["message": .string("invalid orchestration snapshot: \(issues.items.map(\.description).joined(separator: "; "))")]))
+        if let cached = definitions.withLock({ $0[parent.id] }) {
+            definition = cached
+        } else {
+            switch OrchestrationDefinition.parse(parent.definition ?? .null, configurationExists: { _, _ in true }) {
+            case .success(let value):
+                definition = value
+                definitions.withLock { $0[parent.id] = value }
+            case .failure(let issues):
+                return RunStep(finish: (.error, ["message": .string("invalid orchestration snapshot: \(issues.items.map(\.description).joined(separator: "; "))")]))
+            }
         }
-        let selected = Set(parent.onlyOrchestrationTaskIds ?? definition.tasks.filter(\.enabled).map(\.id))
-        var statuses: [String: JobStatus] = [:]
-        for child in children { if let task = child.orchestrationTaskId { statuses[task] = child.status } }
-        let progress = definition.progress(selected: selected, children: statuses)
+        let selected = Set(parent.selected)
+        let progress = definition.progress(selected: selected, children: children)
         let start = progress.tasksToStart.map {
             ChildSpec(taskId: $0.id, phaseId: $0.phase, componentId: $0.componentId, configId: $0.configId, mode: $0.mode, parameters: $0.parameters)
         }

@@ -19,6 +19,16 @@ public struct ChildSpec: Sendable, Hashable {
     }
 }
 
+/// What the coordinator reads of a run to advance it.
+public struct RunHeader: Sendable {
+    public var id: Int64
+    public var runId: String
+    public var projectId: String
+    public var selected: [String]
+    /// The definition snapshot, read only when asked for (it never changes, so callers cache it).
+    public var definition: JSONValue?
+}
+
 /// What one advancement of a run does: create these tasks' jobs, and/or end the run.
 public struct RunStep: Sendable {
     public var start: [ChildSpec] = []
@@ -114,37 +124,57 @@ public struct CoordinatorSession: Sendable {
         return jobs
     }
 
-    /// Ids of runs in progress, oldest first; renews their leases.
+    /// Ids of runs in progress, oldest first (a read: no commit to wait for on the hand-off path).
     public func runningRuns() async throws -> [Int64] {
         let rows = try await connection.query("""
-            UPDATE jobs SET heartbeat_time = clock_timestamp(), lease_expires = clock_timestamp() + make_interval(secs => \(Self.runLeaseSeconds)),
-                            worker_id = \(coordinatorId)
-            WHERE type = 'orchestrationContainer' AND status IN ('processing', 'terminating')
-            RETURNING id
+            SELECT id FROM jobs WHERE type = 'orchestrationContainer' AND status IN ('processing', 'terminating') ORDER BY id
             """, logger: logger)
         var ids: [Int64] = []
         for try await id in rows.decode(Int64.self) { ids.append(id) }
-        return ids.sorted()
+        return ids
     }
 
-    /// One advancement of a run, in one transaction: locks the parent, reads its task jobs,
+    /// Renews the leases of the runs in progress and records this coordinator as their runner.
+    public func renewRunLeases() async throws {
+        try await connection.query("""
+            UPDATE jobs SET heartbeat_time = clock_timestamp(), lease_expires = clock_timestamp() + make_interval(secs => \(Self.runLeaseSeconds)),
+                            worker_id = \(coordinatorId)
+            WHERE type = 'orchestrationContainer' AND status IN ('processing', 'terminating')
+            """, logger: logger)
+    }
+
+    /// One advancement of a run, in one transaction: locks the parent, reads its task jobs' statuses,
     /// asks `decide` what to do, creates the jobs it names (a unique key on (run, task) makes a
     /// repeated step harmless) and ends the run when told. A task whose configuration has
     /// disappeared ends the run `error`.
     @discardableResult
-    public func advance(runId: Int64, decide: @Sendable (Job, [Job]) -> RunStep) async throws -> RunStep? {
+    public func advance(runId: Int64, withDefinition: Bool, decide: @Sendable (RunHeader, [String: JobStatus]) -> RunStep) async throws -> RunStep? {
         let logger = self.logger
         do {
             return try await connection.withTransaction(logger: logger) { tx -> RunStep? in
-                var parent: Job?
-                for try await row in try await tx.query("SELECT \(unescaped: Store.jobColumns) FROM jobs WHERE id = \(runId) FOR UPDATE", logger: logger) {
-                    parent = try Store.decodeJob(row)
+                // One round trip reads the run and its task jobs' statuses, locks the run, and turns
+                // off waiting for this commit's flush. That is safe: a lost advancement is derived
+                // again from the durable task jobs, and a worker's claim of a child (a synchronous
+                // commit) flushes the WAL that created it.
+                var parent: RunHeader?
+                var children: [String: JobStatus] = [:]
+                let rows = try await tx.query("""
+                    WITH run AS (
+                        SELECT id, run_id, project_id, coalesce(only_orchestration_task_ids, '{}') AS selected,
+                               CASE WHEN \(withDefinition) THEN parameters::text END AS definition
+                        FROM jobs WHERE id = \(runId) AND status IN ('processing', 'terminating') FOR UPDATE
+                    )
+                    SELECT run.id, run.run_id, run.project_id, run.selected, run.definition,
+                           coalesce((SELECT array_agg(orchestration_task_id ORDER BY id) FROM jobs WHERE orchestration_job_id = run.id), '{}'),
+                           coalesce((SELECT array_agg(status::text ORDER BY id) FROM jobs WHERE orchestration_job_id = run.id), '{}'),
+                           set_config('synchronous_commit', 'off', true)
+                    FROM run
+                    """, logger: logger)
+                for try await (id, run, project, selected, definition, tasks, statuses, _) in rows.decode((Int64, String, String, [String], String?, [String], [String], String).self) {
+                    parent = RunHeader(id: id, runId: run, projectId: project, selected: selected, definition: try definition.map(JSONValue.parse))
+                    for (task, status) in zip(tasks, statuses) { children[task] = JobStatus(rawValue: status) }
                 }
-                guard let parent, parent.status.isRunning else { return nil }
-                var children: [Job] = []
-                for try await row in try await tx.query("SELECT \(unescaped: Store.jobColumns) FROM jobs WHERE orchestration_job_id = \(runId) ORDER BY id", logger: logger) {
-                    children.append(try Store.decodeJob(row))
-                }
+                guard let parent else { return nil }
                 var step = decide(parent, children)
                 if !step.start.isEmpty {
                     let specs = step.start

@@ -40,7 +40,8 @@ struct SerializationTests {
             let busy = jobs.reduce(0.0) { $0 + $1.endTime!.timeIntervalSince($1.startTime!) }
             let wall = jobs.map(\.endTime!).max()!.timeIntervalSince(jobs.map(\.startTime!).min()!)
             #expect(peak >= 2, "peak concurrency \(peak)")
-            #expect(busy > wall * 1.5, "sum of job durations \(busy) s vs wall time \(wall) s")
+            // Serial runs would add up to no more than the wall time.
+            #expect(busy > wall, "sum of job durations \(busy) s vs wall time \(wall) s")
             #expect(Set(jobs.compactMap(\.workerId)).count >= 2, "more than one worker process took part")
         }
     }
