@@ -91,6 +91,9 @@ extension Store {
     /// Throws `.notFound` for an unknown configuration and `.invalidInput` for bad parameters.
     public func createJobs(projectId: String = "default", componentId: String, configId: String,
                            configData: JSONValue? = nil, mode: String = "run", count: Int = 1) async throws -> [Job] {
+        guard componentId != ExecutorSpec.orchestratorComponentId else {
+            throw BatonError(.invalidInput, "'\(configId)' is an orchestration: start it with 'baton run \(configId)'", field: "component")
+        }
         guard let saved = try await configuration(projectId: projectId, componentId: componentId, configId: configId) else {
             throw BatonError(.notFound, "unknown configuration '\(configId)' of component '\(componentId)' in project '\(projectId)': apply it first ('baton apply -f FILE') or check the ids", field: "config")
         }

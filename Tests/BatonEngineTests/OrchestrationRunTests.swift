@@ -66,8 +66,8 @@ struct OrchestrationRunTests {
         }
     }
 
-    @Test("a failure with continueOnFailure ends the run warning and later phases still run")
-    func continueOnFailure() async throws {
+    @Test("a failure with continueOnFailure ends the run warning and later phases still run", arguments: 1...3)
+    func continueOnFailure(repetition: Int) async throws {
         try await withFleet("warn", """
             - {kind: component, id: boom, executor: {type: fail}}
             - {kind: configuration, component: boom, id: flaky}
@@ -90,8 +90,8 @@ struct OrchestrationRunTests {
         }
     }
 
-    @Test("a failure without continueOnFailure ends the run error; later phases have no job")
-    func failureStops() async throws {
+    @Test("a failure without continueOnFailure ends the run error; later phases have no job", arguments: 1...3)
+    func failureStops(repetition: Int) async throws {
         try await withFleet("error", """
             - {kind: component, id: boom, executor: {type: fail}}
             - {kind: configuration, component: boom, id: broken}
@@ -139,6 +139,7 @@ struct OrchestrationRunTests {
             #expect(children.first { $0.orchestrationTaskId == "a" }?.parameters == ["label": "from-task"], "task parameters reach the job")
             #expect(parent.result?["phases"]?.arrayValue?.map { $0["status"] } == ["success", "skipped", "success"])
             await #expect(throws: BatonError.self) { _ = try await run(store, "partial", only: ["idle"]) }
+            await #expect(throws: BatonError.self) { _ = try await store.createJobs(componentId: ExecutorSpec.orchestratorComponentId, configId: "partial") }
         }
     }
 
@@ -186,8 +187,8 @@ struct OrchestrationRunTests {
         _ = url
     }
 
-    @Test("a coordinator killed mid-run: a standby finishes the run and every task ran exactly once")
-    func coordinatorFailover() async throws {
+    @Test("a coordinator killed mid-run: a standby finishes the run and every task ran exactly once", arguments: 1...3)
+    func coordinatorFailover(repetition: Int) async throws {
         let tasks = (1...5).flatMap { phase in (1...2).map { "p\(phase)t\($0)" } }
         try await withFleet("failover", Self.sleepers(tasks, seconds: 0.3) + """
 
