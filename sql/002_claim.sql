@@ -5,7 +5,11 @@
 -- check that no job of the configuration is running sees every claim committed before the
 -- advisory lock was granted. Checking in the same statement as the lock let pairs overlap.
 
-CREATE FUNCTION claim_jobs(p_worker text, p_limit integer, p_components text[], p_lease_seconds double precision)
+-- p_containers false claims work for workers (never orchestration runs, and
+-- within project limits, which count only work); true starts orchestration runs for the
+-- coordinator (serialized per orchestration like any configuration, no project limit).
+CREATE FUNCTION claim_jobs(p_worker text, p_limit integer, p_components text[], p_lease_seconds double precision,
+                           p_containers boolean DEFAULT false)
 RETURNS SETOF jobs
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -14,6 +18,7 @@ DECLARE
     project     text;
     free        integer;
     key         text;
+    want_type   text := CASE WHEN p_containers THEN 'orchestrationContainer' ELSE 'standard' END;
     eligible    bigint[] := '{}';
     taken       bigint[] := '{}';
     taken_keys  text[] := '{}';
@@ -29,7 +34,7 @@ BEGIN
     SELECT array_agg(id ORDER BY id) INTO candidates FROM (
         SELECT j.id FROM jobs j
         WHERE j.status IN ('created', 'waiting')
-          AND j.waiting_reason IS DISTINCT FROM 'phase'
+          AND j.type = want_type
           AND (p_components IS NULL OR j.component_id = ANY (p_components))
           AND (j.project_id, j.component_id, j.config_id) NOT IN (
               SELECT r.project_id, r.component_id, r.config_id FROM jobs r
@@ -65,24 +70,29 @@ BEGIN
         taken_keys := taken_keys || key;
     END LOOP;
 
-    -- Project limits, last, so the project lock is held only for the count, the updates and the
-    -- commit: lock each project (sorted, so claimers never deadlock), then count in a later
-    -- statement, whose snapshot includes every claim committed before the lock.
-    FOR project IN SELECT DISTINCT project_id FROM jobs WHERE id = ANY (eligible) ORDER BY 1 LOOP
-        PERFORM pg_advisory_xact_lock(hashtext('baton.project'), hashtext(project));
-        SELECT p.max_parallel_jobs - (
-                   SELECT count(*) FROM jobs r
-                   WHERE r.project_id = p.id AND r.status IN ('processing', 'terminating'))
-          INTO free FROM projects p WHERE p.id = project;
-        FOR cand IN SELECT id FROM jobs WHERE id = ANY (eligible) AND project_id = project ORDER BY id LOOP
-            IF coalesce(free, 0) > 0 THEN
-                taken := taken || cand.id;
-                free := free - 1;
-            ELSE
-                held_ids := held_ids || cand.id; held_why := held_why || 'project-limit'::text;
-            END IF;
+    IF p_containers THEN
+        taken := eligible;
+    ELSE
+        -- Project limits, last, so the project lock is held only for the count, the updates and
+        -- the commit: lock each project (sorted, so claimers never deadlock), then count in a
+        -- later statement, whose snapshot includes every claim committed before the lock.
+        FOR project IN SELECT DISTINCT project_id FROM jobs WHERE id = ANY (eligible) ORDER BY 1 LOOP
+            PERFORM pg_advisory_xact_lock(hashtext('baton.project'), hashtext(project));
+            SELECT p.max_parallel_jobs - (
+                       SELECT count(*) FROM jobs r
+                       WHERE r.project_id = p.id AND r.status IN ('processing', 'terminating')
+                         AND r.type = 'standard')
+              INTO free FROM projects p WHERE p.id = project;
+            FOR cand IN SELECT id FROM jobs WHERE id = ANY (eligible) AND project_id = project ORDER BY id LOOP
+                IF coalesce(free, 0) > 0 THEN
+                    taken := taken || cand.id;
+                    free := free - 1;
+                ELSE
+                    held_ids := held_ids || cand.id; held_why := held_why || 'project-limit'::text;
+                END IF;
+            END LOOP;
         END LOOP;
-    END LOOP;
+    END IF;
 
     -- Say why the candidates left behind wait.
     UPDATE jobs j SET status = 'waiting', waiting_reason = h.why
@@ -105,8 +115,8 @@ BEGIN
     WHERE j.id = ANY (taken)
     RETURNING j.*;
 END $$;
-COMMENT ON FUNCTION claim_jobs(text, integer, text[], double precision) IS
-    'Claims up to p_limit claimable jobs for worker p_worker: at most one per configuration, none whose configuration runs, within project limits. Held-back candidates become waiting with a reason.';
+COMMENT ON FUNCTION claim_jobs(text, integer, text[], double precision, boolean) IS
+    'Claims up to p_limit claimable jobs for p_worker: at most one per configuration, none whose configuration runs; work within project limits (p_containers false) or orchestration runs for the coordinator (true). Held-back candidates become waiting with a reason.';
 
 -- Ends claimed jobs. A report is accepted only from the worker and attempt that hold the job
 -- (fencing), and only while it runs, so a job never has two outcomes.

@@ -41,35 +41,8 @@ public final class Coordinator: Service, Sendable {
     }
 
     public func run() async throws {
-        let mailbox = Mailbox()
-        await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { await self.listen(mailbox) }
-                group.addTask {
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: self.configuration.tickInterval)
-                        mailbox.wake()
-                    }
-                }
-                await self.lead(mailbox)
-                group.cancelAll()
-            }
-        } onGracefulShutdown: {
-            mailbox.requestShutdown()
-        }
+        await Mailbox.serve(store: store, tick: configuration.tickInterval, logger: logger) { mailbox in await self.lead(mailbox) }
         logger.info("coordinator stopped")
-    }
-
-    func listen(_ mailbox: Mailbox) async {
-        while !Task.isCancelled {
-            do {
-                try await store.listenForJobs { mailbox.wake() }
-            } catch {
-                if Task.isCancelled { return }
-                logger.warning("LISTEN connection lost; reconnecting", metadata: ["error": "\(String(reflecting: error).prefix(200))"])
-            }
-            try? await Task.sleep(for: .milliseconds(500))
-        }
     }
 
     /// Stand by until the lock is ours, then advance runs until shutdown or a lost connection.

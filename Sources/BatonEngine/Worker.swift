@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import Metrics
 import ServiceLifecycle
+import Synchronization
 
 /// Claims jobs in batches and runs them, up to `concurrency` at once.
 ///
@@ -54,43 +55,10 @@ public final class Worker: Service, Sendable {
     }
 
     public func run() async throws {
-        let mailbox = Mailbox()
         logger.info("worker started", metadata: ["baton.concurrency": "\(configuration.concurrency)"])
-        await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { await self.listen(mailbox) }
-                group.addTask {
-                    let interval = min(self.configuration.pollInterval, .seconds(self.configuration.leaseSeconds / 3))
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: interval)
-                        mailbox.wake()
-                    }
-                }
-                await self.claimLoop(mailbox)
-                group.cancelAll()
-            }
-        } onGracefulShutdown: {
-            mailbox.requestShutdown()
-        }
+        let tick = min(configuration.pollInterval, .seconds(configuration.leaseSeconds / 3))
+        await Mailbox.serve(store: store, tick: tick, logger: logger) { mailbox in await self.claimLoop(mailbox) }
         logger.info("worker stopped")
-    }
-
-    /// LISTEN on `baton_jobs` and turn each notification into a wake-up; reconnect with backoff.
-    func listen(_ mailbox: Mailbox) async {
-        var backoff = Duration.milliseconds(100)
-        while !Task.isCancelled {
-            let started = ContinuousClock.now
-            do {
-                // The first call comes once LISTEN is in place: it covers anything sent while not listening.
-                try await store.listenForJobs { mailbox.wake() }
-            } catch {
-                if Task.isCancelled { return }
-                logger.warning("LISTEN connection lost; reconnecting", metadata: ["error": "\(String(reflecting: error).prefix(200))"])
-            }
-            if ContinuousClock.now - started > .seconds(10) { backoff = .milliseconds(100) }
-            try? await Task.sleep(for: backoff)
-            backoff = min(backoff * 2, .seconds(5))
-        }
     }
 
     /// Each turn records every outcome that arrived since the last one and claims for the free
@@ -171,42 +139,6 @@ public final class Worker: Service, Sendable {
     }
 }
 
-/// What the claim loop is told: outcomes of finished jobs and a shutdown request, plus a
-/// coalescing wake-up signal (many posts while the loop is busy make one wake-up).
-final class Mailbox: @unchecked Sendable {
-    private let state = Mutex<(outcomes: [JobOutcome], shutdown: Bool)>(([], false))
-    private let continuation: AsyncStream<Void>.Continuation
-    /// Only the claim loop waits, one call at a time.
-    private var iterator: AsyncStream<Void>.Iterator
-
-    init() {
-        let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        self.continuation = continuation
-        self.iterator = stream.makeAsyncIterator()
-    }
-
-    func wake() { continuation.yield() }
-
-    func post(_ outcome: JobOutcome) {
-        state.withLock { $0.outcomes.append(outcome) }
-        wake()
-    }
-
-    func requestShutdown() {
-        state.withLock { $0.shutdown = true }
-        wake()
-    }
-
-    func take() -> (outcomes: [JobOutcome], shutdown: Bool) {
-        state.withLock { state in
-            defer { state.outcomes.removeAll() }
-            return (state.outcomes, state.shutdown)
-        }
-    }
-
-    func wait() async { _ = await iterator.next() }
-}
-
 /// Collects job output lines and writes them as job events in batches.
 final class EventBuffer: Sendable {
     struct JobSink: EventSink {
@@ -260,4 +192,3 @@ final class EventBuffer: Sendable {
     }
 }
 
-import Synchronization

@@ -96,15 +96,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
         let url = try db.url()
         try await reportingErrors {
             let store = try Store(url: url, logger: logger, maxConnections: 4)
-            let coordinator = Coordinator(store: store, configuration: configuration, logger: logger)
-            let group = ServiceGroup(configuration: .init(
-                services: [
-                    .init(service: store.client),
-                    .init(service: coordinator, successTerminationBehavior: .gracefullyShutdownGroup),
-                ],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
-            try await group.run()
+            try await runUntilSignalled(Coordinator(store: store, configuration: configuration, logger: logger), store: store, logger: logger)
         }
     }
 }

@@ -30,15 +30,20 @@ struct WorkerCommand: AsyncParsableCommand {
         try await reportingErrors {
             let validated = try configuration.validated()
             let store = try Store(url: url, logger: logger, maxConnections: 4)
-            let worker = Worker(store: store, configuration: validated, logger: logger)
-            let group = ServiceGroup(configuration: .init(
-                services: [
-                    .init(service: store.client),
-                    .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup),
-                ],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
-            try await group.run()
+            try await runUntilSignalled(Worker(store: store, configuration: validated, logger: logger), store: store, logger: logger)
         }
     }
+}
+
+/// Runs `service` beside the database pool in one ServiceGroup until SIGTERM or SIGINT; when the
+/// service returns (after its graceful shutdown), the group stops.
+func runUntilSignalled(_ service: some Service, store: Store, logger: Logger) async throws {
+    let group = ServiceGroup(configuration: .init(
+        services: [
+            .init(service: store.client),
+            .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup),
+        ],
+        gracefulShutdownSignals: [.sigterm, .sigint],
+        logger: logger))
+    try await group.run()
 }
