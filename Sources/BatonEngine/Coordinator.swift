@@ -117,10 +117,16 @@ public final class Coordinator: Service, Sendable {
                 return RunStep(finish: (.error, ["message": .string("invalid orchestration snapshot: \(issues.items.map(\.description).joined(separator: "; "))")]))
             }
         }
+        if parent.terminating {
+            // Killed: start nothing more; end once none of its task jobs runs.
+            guard children.values.allSatisfy(\.isFinal) else { return RunStep() }
+            return RunStep(finish: (.terminated, ["message": "terminated on request"]))
+        }
         let selected = Set(parent.selected)
         let progress = definition.progress(selected: selected, children: children)
         let start = progress.tasksToStart.map {
-            ChildSpec(taskId: $0.id, phaseId: $0.phase, componentId: $0.componentId, configId: $0.configId, mode: $0.mode, parameters: $0.parameters)
+            ChildSpec(taskId: $0.id, phaseId: $0.phase, componentId: $0.componentId, configId: $0.configId, mode: $0.mode,
+                      parameters: $0.parameters, timeoutSeconds: $0.timeoutSeconds)
         }
         var finish: (status: JobStatus, result: JSONValue)?
         if let status = progress.finalStatus {

@@ -4,10 +4,10 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// What the claim loop is told: outcomes of finished jobs and a shutdown request, plus a
-/// coalescing wake-up signal (many posts while the loop is busy make one wake-up).
+/// What a service loop is told: outcomes of finished jobs, jobs someone asked to kill, and a
+/// shutdown request, plus a coalescing wake-up signal (many posts while the loop is busy make one).
 final class Mailbox: @unchecked Sendable {
-    private let state = Mutex<(outcomes: [JobOutcome], shutdown: Bool)>(([], false))
+    private let state = Mutex<(outcomes: [JobOutcome], kills: Set<Int64>, shutdown: Bool)>(([], [], false))
     private let continuation: AsyncStream<Void>.Continuation
     /// Only the claim loop waits, one call at a time.
     private var iterator: AsyncStream<Void>.Iterator
@@ -30,10 +30,19 @@ final class Mailbox: @unchecked Sendable {
         wake()
     }
 
-    func take() -> (outcomes: [JobOutcome], shutdown: Bool) {
+    /// A NOTIFY payload: `kill:ID,ID,...` names jobs to stop; anything else only wakes.
+    func notified(_ payload: String) {
+        if payload.hasPrefix("kill:") {
+            let ids = payload.dropFirst(5).split(separator: ",").compactMap { Int64($0) }
+            state.withLock { $0.kills.formUnion(ids) }
+        }
+        wake()
+    }
+
+    func take() -> (outcomes: [JobOutcome], kills: Set<Int64>, shutdown: Bool) {
         state.withLock { state in
-            defer { state.outcomes.removeAll() }
-            return (state.outcomes, state.shutdown)
+            defer { state.outcomes.removeAll(); state.kills.removeAll() }
+            return (state.outcomes, state.kills, state.shutdown)
         }
     }
 
@@ -70,7 +79,7 @@ extension Mailbox {
             let started = ContinuousClock.now
             do {
                 // The first call comes once LISTEN is in place: it covers anything sent while not listening.
-                try await store.listenForJobs { mailbox.wake() }
+                try await store.listenForJobs { mailbox.notified($0) }
             } catch {
                 if Task.isCancelled { return }
                 logger.warning("LISTEN connection lost; reconnecting", metadata: ["error": "\(String(reflecting: error).prefix(200))"])

@@ -1,5 +1,6 @@
 import BatonModel
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,6 +9,8 @@ import Glibc
 /// `BATON_PARAMETERS`, each output line a job event, exit 0 = success.
 enum ProcessExecutor {
     static let keptLines = 20
+    /// Time a process gets between SIGTERM and SIGKILL when its job is stopped.
+    static let killGraceSeconds = 10.0
 
     static func run(job: Job, command: [String], environment: [String: String], directory: String?, events: any EventSink) async -> ExecutionResult {
         guard let program = command.first, let path = resolve(program, extraPath: environment["PATH"]) else {
@@ -31,8 +34,12 @@ enum ProcessExecutor {
         process.standardOutput = stdout
         process.standardError = stderr
         let tail = LineTail(limit: keptLines)
+        let started = Mutex<pid_t?>(nil)
 
-        let exit: Int32 = await withCheckedContinuation { continuation in
+        // On cancellation (kill or timeout) the process group gets SIGTERM, then SIGKILL after
+        // the grace period; the job ends when the process has exited.
+        let exit: Int32 = await withTaskCancellationHandler {
+          await withCheckedContinuation { continuation in
             let group = DispatchGroup()
             process.terminationHandler = { _ in
                 group.notify(queue: .global()) { continuation.resume(returning: process.terminationStatus) }
@@ -44,6 +51,8 @@ enum ProcessExecutor {
                 continuation.resume(returning: -1)
                 return
             }
+            started.withLock { $0 = process.processIdentifier }
+            events.emit(.system, "started \(program) as process \(process.processIdentifier)")
             // Blocking reads and the stdin write get threads of their own: on GCD's global queue
             // they would wait for its thread pool to grow (about a second on 2 cores).
             for (pipe, stream) in [(stdout, EventStream.stdout), (stderr, .stderr)] {
@@ -62,6 +71,14 @@ enum ProcessExecutor {
                 let handle = stdin.fileHandleForWriting
                 try? handle.write(contentsOf: Data(parameters.utf8))
                 try? handle.close()
+            }
+          }
+        } onCancel: {
+            guard let pid = started.withLock({ $0 }) else { return }
+            // Foundation starts the child in a process group of its own: signal the whole group.
+            kill(-pid, SIGTERM)
+            DispatchQueue.global().asyncAfter(deadline: .now() + killGraceSeconds) {
+                if kill(pid, 0) == 0 { kill(-pid, SIGKILL) }
             }
         }
         let lines = tail.lines

@@ -65,7 +65,7 @@ public final class Worker: Service, Sendable {
     /// slots, in one transaction (one commit), then waits for the next wake-up. Outcomes that
     /// arrive while a turn runs are batched into the next.
     func claimLoop(_ mailbox: Mailbox) async {
-        var running: [Int64: Int] = [:] // id -> attempt
+        var running: [Int64: JobControl] = [:]
         var pending: [JobOutcome] = []   // taken from the mailbox, not yet recorded
         var draining = false
         var lastHeartbeat = ContinuousClock.now
@@ -82,6 +82,7 @@ public final class Worker: Service, Sendable {
                         while true {
                             let mail = mailbox.take()
                             pending += mail.outcomes
+                            for id in mail.kills { running[id]?.stop(.kill) }
                             if mail.shutdown && !draining {
                                 draining = true
                                 logger.info("shutting down: no more claims; waiting for running jobs", metadata: ["baton.running": "\(running.count - pending.count)"])
@@ -104,11 +105,12 @@ public final class Worker: Service, Sendable {
                             }
                             claimed.increment(by: batch.count)
                             for job in batch {
-                                running[job.id] = job.attempt
-                                jobs.addTask { await self.execute(job, sink: sink, mailbox: mailbox) }
+                                let control = JobControl()
+                                running[job.id] = control
+                                jobs.addTask { await self.execute(job, control: control, sink: sink, mailbox: mailbox) }
                             }
                             if ContinuousClock.now - lastHeartbeat >= heartbeatEvery {
-                                try await session.heartbeat(ids: Array(running.keys))
+                                for id in try await session.heartbeat(ids: Array(running.keys)) { running[id]?.stop(.kill) }
                                 lastHeartbeat = .now
                             }
                             backoff = .milliseconds(100)
@@ -128,11 +130,15 @@ public final class Worker: Service, Sendable {
         }
     }
 
-    func execute(_ job: Job, sink: EventBuffer, mailbox: Mailbox) async {
+    func execute(_ job: Job, control: JobControl, sink: EventBuffer, mailbox: Mailbox) async {
         var logger = self.logger
         logger[metadataKey: "baton.job_id"] = "\(job.id)"
         logger.debug("job started", metadata: ["baton.component_id": "\(job.componentId)", "baton.config_id": "\(job.configId)"])
-        let outcome = await Executors.run(job, events: sink.sink(for: job.id), logger: logger)
+        let events = sink.sink(for: job.id)
+        let jobLogger = logger
+        let outcome = await control.run(timeoutSeconds: job.timeoutSeconds, events: events) {
+            await Executors.run(job, events: events, logger: jobLogger)
+        }
         logger.debug("job ended", metadata: ["baton.status": "\(outcome.status.rawValue)"])
         await sink.flush()
         mailbox.post(JobOutcome(id: job.id, attempt: job.attempt, status: outcome.status, result: outcome.result))

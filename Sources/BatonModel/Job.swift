@@ -28,6 +28,8 @@ public struct Job: Sendable, Hashable {
     public var orchestrationPhaseId: String? = nil
     public var onlyOrchestrationTaskIds: [String]? = nil
     public var previousJobId: Int64? = nil
+    /// Stop the job once it has been processing this long; it then ends error (timeout).
+    public var timeoutSeconds: Double? = nil
 
     /// An orchestration run: the coordinator runs it, not a worker.
     public var isOrchestration: Bool { type == Job.orchestrationType }
@@ -83,6 +85,7 @@ public struct Job: Sendable, Hashable {
             "orchestrationPhaseId": orchestrationPhaseId.map { .string($0) } ?? .null,
             "onlyOrchestrationTaskIds": onlyOrchestrationTaskIds.map { .array($0.map { .string($0) }) } ?? .null,
             "previousJobId": previousJobId.map { .string(String($0)) } ?? .null,
+            "timeoutSeconds": timeoutSeconds.map { .number($0) } ?? .null,
         ])
     }
 

@@ -49,12 +49,12 @@ extension Store {
         component_id, config_id, mode, type, config_data::text AS config_data, parameters::text AS parameters,
         executor::text AS executor, created_time, start_time, end_time, duration_seconds, result::text AS result,
         waiting_reason, worker_id, attempt, orchestration_job_id, orchestration_task_id, orchestration_phase_id,
-        only_orchestration_task_ids, previous_job_id
+        only_orchestration_task_ids, previous_job_id, timeout_seconds
         """
 
     static func decodeJob(_ row: PostgresRow) throws -> Job {
         let r = row.makeRandomAccess()
-        return Job(
+        var job = Job(
             id: try r["id"].decode(Int64.self),
             runId: try r["run_id"].decode(String.self),
             parentRunId: try r["parent_run_id"].decode(String?.self),
@@ -82,6 +82,8 @@ extension Store {
             onlyOrchestrationTaskIds: try r["only_orchestration_task_ids"].decode([String]?.self),
             previousJobId: try r["previous_job_id"].decode(Int64?.self)
         )
+        job.timeoutSeconds = try r["timeout_seconds"].decode(Double?.self)
+        return job
     }
 
     /// Creates `count` jobs of a configuration in one statement, with the configuration's
@@ -90,7 +92,10 @@ extension Store {
     /// (`configuration-lock`); the claim takes the oldest first either way.
     /// Throws `.notFound` for an unknown configuration and `.invalidInput` for bad parameters.
     public func createJobs(projectId: String = "default", componentId: String, configId: String,
-                           configData: JSONValue? = nil, mode: String = "run", count: Int = 1) async throws -> [Job] {
+                           configData: JSONValue? = nil, mode: String = "run", count: Int = 1, timeoutSeconds: Double? = nil) async throws -> [Job] {
+        if let timeoutSeconds, !(timeoutSeconds > 0) {
+            throw BatonError(.invalidInput, "timeout must be a positive number of seconds", field: "timeout")
+        }
         guard componentId != ExecutorSpec.orchestratorComponentId else {
             throw BatonError(.invalidInput, "'\(configId)' is an orchestration: start it with 'baton run \(configId)'", field: "component")
         }
@@ -114,10 +119,10 @@ extension Store {
                                WHERE project_id = \(projectId) AND component_id = \(componentId) AND config_id = \(configId)
                                  AND status IN ('created', 'waiting', 'processing', 'terminating')) AS behind
             )
-            INSERT INTO jobs (project_id, component_id, config_id, mode, config_data, parameters, executor, status, waiting_reason)
+            INSERT INTO jobs (project_id, component_id, config_id, mode, config_data, parameters, executor, status, waiting_reason, timeout_seconds)
             SELECT \(projectId), \(componentId), \(configId), \(mode), \(configData?.jsonText)::jsonb, \(parameters.jsonText)::jsonb, \(saved.executor.json.jsonText)::jsonb,
                    CASE WHEN queued.behind OR g > 1 THEN 'waiting'::job_status ELSE 'created'::job_status END,
-                   CASE WHEN queued.behind OR g > 1 THEN 'configuration-lock' END
+                   CASE WHEN queued.behind OR g > 1 THEN 'configuration-lock' END, \(timeoutSeconds)
             FROM generate_series(1, \(count)) AS g, queued
             RETURNING \(unescaped: Store.jobColumns)
             """, logger: logger)
@@ -209,13 +214,18 @@ public struct WorkerSession: Sendable {
         }
     }
 
-    /// Extends the lease of the jobs this worker runs.
-    public func heartbeat(ids: [Int64]) async throws {
-        guard !ids.isEmpty else { return }
-        try await connection.query("""
+    /// Extends the lease of the jobs this worker runs; returns those someone asked to kill (the
+    /// fallback when a kill's NOTIFY was missed).
+    public func heartbeat(ids: [Int64]) async throws -> Set<Int64> {
+        guard !ids.isEmpty else { return [] }
+        let rows = try await connection.query("""
             UPDATE jobs SET heartbeat_time = clock_timestamp(), lease_expires = clock_timestamp() + make_interval(secs => \(leaseSeconds))
             WHERE id = ANY (\(ids)::bigint[]) AND worker_id = \(workerId) AND status IN ('processing', 'terminating')
+            RETURNING id, desired_status::text
             """, logger: logger)
+        var kill = Set<Int64>()
+        for try await (id, desired) in rows.decode((Int64, String).self) where desired == "terminating" { kill.insert(id) }
+        return kill
     }
 }
 
@@ -228,14 +238,30 @@ extension Store {
         }
     }
 
-    /// LISTENs on `baton_jobs` (sent when jobs are created or finish) and calls `onNotify` for
-    /// each notification, once right after the LISTEN is in place, until the connection fails.
-    public func listenForJobs(_ onNotify: @Sendable () -> Void) async throws {
+    /// LISTENs on `baton_jobs` (payload `created`, `finished`, or `kill:ID,ID,...`) and calls
+    /// `onNotify` with each payload, and once with "" right after the LISTEN is in place, until
+    /// the connection fails.
+    public func listenForJobs(_ onNotify: @Sendable (String) -> Void) async throws {
         try await client.withConnection { connection in
             try await connection.listen(on: "baton_jobs") { notifications in
-                onNotify()
-                for try await _ in notifications { onNotify() }
+                onNotify("")
+                for try await notification in notifications { onNotify(notification.payload) }
             }
+        }
+    }
+
+    /// Kills a job (see `kill_job` in sql/004_lifecycle.sql); returns `.cancelled` or `.terminating`.
+    public func killJob(id: Int64) async throws -> JobStatus {
+        var outcome = "not-found"
+        for try await text in try await client.query("SELECT kill_job(\(id))", logger: logger).decode(String.self) { outcome = text }
+        switch outcome {
+        case "cancelled": return .cancelled
+        case "terminating": return .terminating
+        case "finished":
+            let status = try await job(id: id)?.status.rawValue ?? "final"
+            throw BatonError(.conflict, "job \(id) has already finished (\(status)): there is nothing to kill", field: "id")
+        default:
+            throw BatonError(.notFound, "no job \(id)", field: "id")
         }
     }
 }

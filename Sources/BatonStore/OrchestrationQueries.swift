@@ -12,10 +12,11 @@ public struct ChildSpec: Sendable, Hashable {
     public var mode: String
     /// Overrides of the configuration's top-level parameters.
     public var parameters: JSONValue?
+    public var timeoutSeconds: Double?
 
-    public init(taskId: String, phaseId: String, componentId: String, configId: String, mode: String, parameters: JSONValue?) {
+    public init(taskId: String, phaseId: String, componentId: String, configId: String, mode: String, parameters: JSONValue?, timeoutSeconds: Double? = nil) {
         self.taskId = taskId; self.phaseId = phaseId; self.componentId = componentId
-        self.configId = configId; self.mode = mode; self.parameters = parameters
+        self.configId = configId; self.mode = mode; self.parameters = parameters; self.timeoutSeconds = timeoutSeconds
     }
 }
 
@@ -25,6 +26,8 @@ public struct RunHeader: Sendable {
     public var runId: String
     public var projectId: String
     public var selected: [String]
+    /// Someone asked to kill the run: start nothing more; end it once no task job runs.
+    public var terminating: Bool
     /// The definition snapshot, read only when asked for (it never changes, so callers cache it).
     public var definition: JSONValue?
 }
@@ -161,17 +164,18 @@ public struct CoordinatorSession: Sendable {
                 let rows = try await tx.query("""
                     WITH run AS (
                         SELECT id, run_id, project_id, coalesce(only_orchestration_task_ids, '{}') AS selected,
+                               desired_status = 'terminating' AS terminating,
                                CASE WHEN \(withDefinition) THEN parameters::text END AS definition
                         FROM jobs WHERE id = \(runId) AND status IN ('processing', 'terminating') FOR UPDATE
                     )
-                    SELECT run.id, run.run_id, run.project_id, run.selected, run.definition,
+                    SELECT run.id, run.run_id, run.project_id, run.selected, run.terminating, run.definition,
                            coalesce((SELECT array_agg(orchestration_task_id ORDER BY id) FROM jobs WHERE orchestration_job_id = run.id), '{}'),
                            coalesce((SELECT array_agg(status::text ORDER BY id) FROM jobs WHERE orchestration_job_id = run.id), '{}'),
                            set_config('synchronous_commit', 'off', true)
                     FROM run
                     """, logger: logger)
-                for try await (id, run, project, selected, definition, tasks, statuses, _) in rows.decode((Int64, String, String, [String], String?, [String], [String], String).self) {
-                    parent = RunHeader(id: id, runId: run, projectId: project, selected: selected, definition: try definition.map(JSONValue.parse))
+                for try await (id, run, project, selected, terminating, definition, tasks, statuses, _) in rows.decode((Int64, String, String, [String], Bool, String?, [String], [String], String).self) {
+                    parent = RunHeader(id: id, runId: run, projectId: project, selected: selected, terminating: terminating, definition: try definition.map(JSONValue.parse))
                     for (task, status) in zip(tasks, statuses) { children[task] = JobStatus(rawValue: status) }
                 }
                 guard let parent else { return nil }
@@ -180,15 +184,16 @@ public struct CoordinatorSession: Sendable {
                     let specs = step.start
                     let rows = try await tx.query("""
                         INSERT INTO jobs (project_id, component_id, config_id, mode, config_data, parameters, executor, parent_run_id,
-                                          orchestration_job_id, orchestration_task_id, orchestration_phase_id, status, waiting_reason)
+                                          orchestration_job_id, orchestration_task_id, orchestration_phase_id, status, waiting_reason, timeout_seconds)
                         SELECT cf.project_id, cf.component_id, cf.id, t.mode, nullif(t.params, 'null'::jsonb),
                                cf.parameters || coalesce(nullif(t.params, 'null'::jsonb), '{}'::jsonb), c.executor,
                                \(parent.runId), \(parent.id), t.task_id, t.phase_id,
                                CASE WHEN busy.any THEN 'waiting'::job_status ELSE 'created'::job_status END,
-                               CASE WHEN busy.any THEN 'configuration-lock' END
+                               CASE WHEN busy.any THEN 'configuration-lock' END, nullif(t.timeout, 0)
                         FROM unnest(\(specs.map(\.taskId))::text[], \(specs.map(\.phaseId))::text[], \(specs.map(\.componentId))::text[],
-                                    \(specs.map(\.configId))::text[], \(specs.map(\.mode))::text[], \(specs.map { $0.parameters?.jsonText ?? "null" })::jsonb[])
-                             AS t(task_id, phase_id, component_id, config_id, mode, params)
+                                    \(specs.map(\.configId))::text[], \(specs.map(\.mode))::text[], \(specs.map { $0.parameters?.jsonText ?? "null" })::jsonb[],
+                                    \(specs.map { $0.timeoutSeconds ?? 0 })::float8[])
+                             AS t(task_id, phase_id, component_id, config_id, mode, params, timeout)
                         JOIN configurations cf ON (cf.project_id, cf.component_id, cf.id) = (\(parent.projectId), t.component_id, t.config_id)
                         JOIN components c ON (c.project_id, c.id) = (cf.project_id, cf.component_id)
                         CROSS JOIN LATERAL (

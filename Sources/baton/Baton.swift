@@ -60,7 +60,7 @@ func reportingErrors<T>(_ body: () async throws -> T) async throws -> T {
         return try await body()
     } catch let error as BatonError {
         FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
-        throw ExitCode(error.code == .invalidInput || error.code == .notFound ? 2 : 1)
+        throw ExitCode(error.code == .invalidInput || error.code == .notFound || error.code == .conflict ? 2 : 1)
     }
 }
 

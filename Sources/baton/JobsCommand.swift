@@ -6,7 +6,7 @@ import Foundation
 struct Jobs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create, list and inspect jobs.",
-        subcommands: [Create.self, List.self, Show.self, Events.self, Wait.self, Watch.self])
+        subcommands: [Create.self, List.self, Show.self, Events.self, Wait.self, Watch.self, Kill.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Queue a job of a configuration.")
@@ -18,6 +18,7 @@ struct Jobs: AsyncParsableCommand {
         @Option(help: "JSON object whose top-level keys override the configuration's parameters.") var parameters: String?
         @Option(help: "run, debug or forceRun.") var mode: String = "run"
         @Option(help: "Queue this many identical jobs in one statement.") var count: Int = 1
+        @Option(help: "Stop the job after this many seconds of processing; it then ends error (timeout).") var timeout: Double?
         @Flag(help: "Wait until the job ends; exit 0 on success or warning, 1 otherwise.") var wait = false
         @Flag(help: "Print the job as JSON.") var json = false
 
@@ -33,9 +34,9 @@ struct Jobs: AsyncParsableCommand {
 
         func run() async throws {
             let overrides = try parameters.map(JSONValue.parse)
-            let (project, component, config, mode, count, wait, json) = (self.project, self.component, self.config, self.mode, self.count, self.wait, self.json)
+            let (project, component, config, mode, count, wait, json, timeout) = (self.project, self.component, self.config, self.mode, self.count, self.wait, self.json, self.timeout)
             let final = try await db.withStore("baton.jobs") { store -> Job? in
-                let jobs = try await store.createJobs(projectId: project, componentId: component, configId: config, configData: overrides, mode: mode, count: count)
+                let jobs = try await store.createJobs(projectId: project, componentId: component, configId: config, configData: overrides, mode: mode, count: count, timeoutSeconds: timeout)
                 if !wait {
                     if json { printJSON(count == 1 ? jobs[0].json : .array(jobs.map(\.json))) } else if count == 1 {
                         print("created job \(jobs[0].id) (\(component)/\(config))")
@@ -172,6 +173,22 @@ extension Jobs {
 }
 
 extension Jobs {
+    struct Kill: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Kill a job: not started -> cancelled; running -> terminating until its worker stops it (terminated). A run's task jobs too.")
+
+        @OptionGroup var db: DatabaseOptions
+        @Argument(help: "Job id.") var id: Int64
+
+        func run() async throws {
+            let id = self.id
+            let status = try await db.withStore("baton.jobs") { try await $0.killJob(id: id) }
+            print(status == .cancelled
+                  ? "job \(id) cancelled: it had not started"
+                  : "job \(id) is terminating: its worker stops it ('baton jobs wait \(id)' waits for the end)")
+        }
+    }
+
     struct Watch: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "A live view of a job or an orchestration run (phases, tasks, statuses, elapsed times) until it ends.")
