@@ -82,6 +82,9 @@ CREATE TABLE jobs (
     attempt          integer NOT NULL DEFAULT 0,
     heartbeat_time   timestamptz,
     lease_expires    timestamptz,
+    retries          integer NOT NULL DEFAULT 0 CHECK (retries >= 0),
+    retry_delay_seconds double precision NOT NULL DEFAULT 10 CHECK (retry_delay_seconds >= 0),
+    delayed_start_time timestamptz,
     CHECK ((status = 'waiting') = (waiting_reason IS NOT NULL)),
     FOREIGN KEY (project_id, component_id, config_id) REFERENCES configurations (project_id, component_id, id)
 );
@@ -109,6 +112,9 @@ COMMENT ON COLUMN jobs.worker_id IS 'The worker that claimed the job most recent
 COMMENT ON COLUMN jobs.attempt IS 'Number of claims so far; a worker''s report must carry the attempt it claimed (fencing).';
 COMMENT ON COLUMN jobs.heartbeat_time IS 'Last heartbeat from the worker running the job.';
 COMMENT ON COLUMN jobs.lease_expires IS 'The running worker''s lease; past it, the job counts as lost.';
+COMMENT ON COLUMN jobs.retries IS 'Automatic retries: a failed attempt (error, a lost worker) is queued again while attempt <= retries.';
+COMMENT ON COLUMN jobs.retry_delay_seconds IS 'Delay before an automatic retry starts.';
+COMMENT ON COLUMN jobs.delayed_start_time IS 'delayedStartTime: the job is not claimed before this time (automatic retries).';
 
 -- The claim queue: claimable jobs in FIFO order. Leading column is the sort key.
 CREATE INDEX jobs_claimable ON jobs (id) WHERE status IN ('created', 'waiting');

@@ -35,6 +35,7 @@ BEGIN
         SELECT j.id FROM jobs j
         WHERE j.status IN ('created', 'waiting')
           AND j.type = want_type
+          AND (j.delayed_start_time IS NULL OR j.delayed_start_time <= clock_timestamp())
           AND (p_components IS NULL OR j.component_id = ANY (p_components))
           AND (j.project_id, j.component_id, j.config_id) NOT IN (
               SELECT r.project_id, r.component_id, r.config_id FROM jobs r
@@ -119,21 +120,34 @@ COMMENT ON FUNCTION claim_jobs(text, integer, text[], double precision, boolean)
     'Claims up to p_limit claimable jobs for p_worker: at most one per configuration, none whose configuration runs; work within project limits (p_containers false) or orchestration runs for the coordinator (true). Held-back candidates become waiting with a reason.';
 
 -- Ends claimed jobs. A report is accepted only from the worker and attempt that hold the job
--- (fencing), and only while it runs, so a job never has two outcomes.
+-- (fencing), and only while it runs, so a job never has two outcomes. An error while automatic
+-- retries remain (attempt <= retries, nobody asked to kill it) queues the job again after its
+-- retry delay instead of ending it.
 CREATE FUNCTION finish_jobs(p_worker text, p_ids bigint[], p_attempts integer[], p_statuses job_status[], p_results jsonb[])
 RETURNS SETOF bigint
 LANGUAGE sql VOLATILE AS $$
-    WITH finished AS (
-        UPDATE jobs j SET
-            status = f.status,
-            end_time = clock_timestamp(),
-            duration_seconds = extract(epoch FROM clock_timestamp() - j.start_time),
-            result = f.result,
-            lease_expires = NULL
+    WITH reported AS (
+        SELECT f.*, j.attempt <= j.retries AND f.status = 'error' AND j.desired_status = 'processing' AS retry
         FROM unnest(p_ids, p_attempts, p_statuses, p_results) AS f(id, attempt, status, result)
-        WHERE j.id = f.id AND j.attempt = f.attempt AND j.worker_id = p_worker
-          AND j.status IN ('processing', 'terminating')
-        RETURNING j.id
+        JOIN jobs j ON j.id = f.id AND j.attempt = f.attempt AND j.worker_id = p_worker
+                   AND j.status IN ('processing', 'terminating')
+    ), finished AS (
+        UPDATE jobs j SET
+            status = CASE WHEN r.retry THEN 'created' ELSE r.status END,
+            end_time = CASE WHEN r.retry THEN NULL ELSE clock_timestamp() END,
+            duration_seconds = CASE WHEN r.retry THEN NULL ELSE extract(epoch FROM clock_timestamp() - j.start_time) END,
+            start_time = CASE WHEN r.retry THEN NULL ELSE j.start_time END,
+            delayed_start_time = CASE WHEN r.retry THEN clock_timestamp() + make_interval(secs => j.retry_delay_seconds) ELSE j.delayed_start_time END,
+            worker_id = CASE WHEN r.retry THEN NULL ELSE j.worker_id END,
+            result = r.result,
+            lease_expires = NULL
+        FROM reported r
+        WHERE j.id = r.id
+        RETURNING j.id, r.retry, j.attempt, j.retries, j.retry_delay_seconds
+    ), retry_events AS (
+        INSERT INTO job_events (job_id, stream, message)
+        SELECT id, 'system', format('attempt %s of %s failed; retrying in %s s', attempt, retries + 1, retry_delay_seconds)
+        FROM finished WHERE retry
     ), wake AS (
         SELECT pg_notify('baton_jobs', 'finished') FROM (SELECT 1 FROM finished LIMIT 1) x
     )

@@ -20,6 +20,8 @@ public final class Coordinator: Service, Sendable {
         public var standbyInterval: Duration = .seconds(1)
         /// Fallback turn when no notification arrives. Default 2 s.
         public var tickInterval: Duration = .seconds(2)
+        /// How often jobs whose worker stopped heart-beating are rescued. Default 2 s.
+        public var rescueInterval: Duration = .seconds(2)
 
         public init() {}
     }
@@ -60,11 +62,19 @@ public final class Coordinator: Service, Sendable {
                     standingBy = false
                     logger.info("active coordinator")
                     var renewed = ContinuousClock.now - .seconds(3600)
+                    var rescued = ContinuousClock.now - .seconds(3600)
                     while true {
                         if mailbox.take().shutdown { return }
+                        try session.checkOpen()
                         if ContinuousClock.now - renewed > .seconds(CoordinatorSession.runLeaseSeconds / 6) {
                             try await session.renewRunLeases()
                             renewed = .now
+                        }
+                        if ContinuousClock.now - rescued >= configuration.rescueInterval {
+                            for (job, outcome) in try await session.rescueExpiredLeases() {
+                                logger.warning("job's worker lost", metadata: ["baton.job_id": "\(job)", "baton.status": "\(outcome)"])
+                            }
+                            rescued = .now
                         }
                         try await turn(session)
                         await mailbox.wait()
@@ -126,7 +136,7 @@ public final class Coordinator: Service, Sendable {
         let progress = definition.progress(selected: selected, children: children)
         let start = progress.tasksToStart.map {
             ChildSpec(taskId: $0.id, phaseId: $0.phase, componentId: $0.componentId, configId: $0.configId, mode: $0.mode,
-                      parameters: $0.parameters, timeoutSeconds: $0.timeoutSeconds)
+                      parameters: $0.parameters, timeoutSeconds: $0.timeoutSeconds, retries: $0.retries, retryDelaySeconds: $0.retryDelaySeconds)
         }
         var finish: (status: JobStatus, result: JSONValue)?
         if let status = progress.finalStatus {

@@ -6,7 +6,7 @@ import Synchronization
 /// cancelled (a process gets SIGTERM, then SIGKILL after a grace period; a sleep or an HTTP
 /// call ends at once) and the outcome says why.
 final class JobControl: Sendable {
-    enum Reason: Sendable { case kill, timeout }
+    enum Reason: Sendable { case kill, timeout, shutdown }
 
     private let requests: AsyncStream<Reason>
     private let continuation: AsyncStream<Reason>.Continuation
@@ -43,7 +43,11 @@ final class JobControl: Sendable {
                     continuation.finish()
                 case .stopped(let reason)? where stopped == nil && result == nil:
                     stopped = reason
-                    events.emit(.system, reason == .kill ? "kill requested: stopping" : "timeout after \(timeoutSeconds ?? 0) s: stopping")
+                    switch reason {
+                    case .kill: events.emit(.system, "kill requested: stopping")
+                    case .timeout: events.emit(.system, "timeout after \(timeoutSeconds ?? 0) s: stopping")
+                    case .shutdown: events.emit(.system, "worker shutting down and the drain time is over: stopping")
+                    }
                     group.cancelAll() // cancels the work; its result arrives once it has stopped
                     continuation.finish()
                 default:
@@ -56,6 +60,8 @@ final class JobControl: Sendable {
                 return ExecutionResult(status: .terminated, result: ["message": "terminated on request"])
             case .timeout?:
                 return ExecutionResult(status: .error, result: ["message": .string("timed out after \(timeoutSeconds ?? 0) s"), "reason": "timeout"])
+            case .shutdown?:
+                return ExecutionResult(status: .error, result: ["message": "stopped: the worker shut down", "reason": "worker-shutdown"])
             case nil:
                 return result ?? .error("the job's work ended without a result")
             }

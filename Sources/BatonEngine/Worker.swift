@@ -20,8 +20,12 @@ public final class Worker: Service, Sendable {
         public var batchSize: Int = 10
         /// Fallback poll when no notification arrives. Default 2 s.
         public var pollInterval: Duration = .seconds(2)
-        /// A running job's lease; renewed every third of it. Default 60 s.
-        public var leaseSeconds: Double = 60
+        /// A running job's lease; renewed every third of it. Past it, the coordinator counts the
+        /// job's worker as lost. Default 20 s.
+        public var leaseSeconds: Double = 20
+        /// On SIGTERM, running jobs get this long to finish; then they are stopped and end error
+        /// (reason worker-shutdown) or are queued again when they have automatic retries. Default 30 s.
+        public var drainSeconds: Double = 30
         /// Identifies this worker in `jobs.worker_id`. Default host-pid.
         public var workerId: String = Worker.defaultWorkerId()
 
@@ -68,6 +72,7 @@ public final class Worker: Service, Sendable {
         var running: [Int64: JobControl] = [:]
         var pending: [JobOutcome] = []   // taken from the mailbox, not yet recorded
         var draining = false
+        var drainDeadline = ContinuousClock.now
         var lastHeartbeat = ContinuousClock.now
         var backoff = Duration.milliseconds(100)
         let heartbeatEvery = Duration.seconds(configuration.leaseSeconds / 3)
@@ -80,12 +85,18 @@ public final class Worker: Service, Sendable {
                 do {
                     try await store.withWorkerSession(workerId: workerId, leaseSeconds: configuration.leaseSeconds) { session in
                         while true {
+                            try session.checkOpen()
                             let mail = mailbox.take()
                             pending += mail.outcomes
                             for id in mail.kills { running[id]?.stop(.kill) }
                             if mail.shutdown && !draining {
                                 draining = true
-                                logger.info("shutting down: no more claims; waiting for running jobs", metadata: ["baton.running": "\(running.count - pending.count)"])
+                                drainDeadline = .now + .milliseconds(Int(configuration.drainSeconds * 1000))
+                                logger.info("shutting down: no more claims; running jobs get \(configuration.drainSeconds) s to finish",
+                                            metadata: ["baton.running": "\(running.count - pending.count)"])
+                            }
+                            if draining && ContinuousClock.now >= drainDeadline {
+                                for control in running.values { control.stop(.shutdown) }
                             }
                             let free = draining ? 0 : configuration.concurrency - running.count + pending.count
                             let limit = min(free, configuration.batchSize)

@@ -30,6 +30,9 @@ public struct Job: Sendable, Hashable {
     public var previousJobId: Int64? = nil
     /// Stop the job once it has been processing this long; it then ends error (timeout).
     public var timeoutSeconds: Double? = nil
+    /// Automatic retries left to a failed attempt while `attempt <= retries`.
+    public var retries: Int = 0
+    public var delayedStartTime: Date? = nil
 
     /// An orchestration run: the coordinator runs it, not a worker.
     public var isOrchestration: Bool { type == Job.orchestrationType }
@@ -86,6 +89,8 @@ public struct Job: Sendable, Hashable {
             "onlyOrchestrationTaskIds": onlyOrchestrationTaskIds.map { .array($0.map { .string($0) }) } ?? .null,
             "previousJobId": previousJobId.map { .string(String($0)) } ?? .null,
             "timeoutSeconds": timeoutSeconds.map { .number($0) } ?? .null,
+            "retries": .number(Double(retries)),
+            "delayedStartTime": delayedStartTime.map { .string(Job.formatTime($0)) } ?? .null,
         ])
     }
 

@@ -2,7 +2,8 @@ import Foundation
 
 /// Keboola's keboola.orchestrator configuration, validated. Ids may be numbers or strings in input; stored as strings.
 ///
-/// Baton's own optional fields, `parameters` and `timeoutSeconds`, sit on the task beside
+/// Baton's own optional fields, `parameters`, `timeoutSeconds`, `retries` and
+/// `retryDelaySeconds` (automatic retries of a failed job, default 0 and 10 s), sit on the task beside
 /// `continueOnFailure` and `enabled`:
 /// ```json
 /// {"phases": [{"id": 1, "name": "Extract"}, {"id": 2, "name": "Load"}],
@@ -31,6 +32,8 @@ public struct OrchestrationDefinition: Sendable, Hashable {
         /// Overrides top-level keys of the configuration's parameters.
         public var parameters: JSONValue?
         public var timeoutSeconds: Double?
+        public var retries: Int = 0
+        public var retryDelaySeconds: Double = 10
     }
 
     /// Input order.
@@ -158,6 +161,17 @@ public struct OrchestrationDefinition: Sendable, Hashable {
                     issue("\(path).parameters", "must be an object whose keys replace the configuration's top-level parameters, got \(raw.typeName)")
                 }
             }
+            var retries = 0, retryDelay = 10.0
+            if let raw = task["retries"] {
+                if let n = raw.numberValue, n >= 0, n <= 100, n == n.rounded() { retries = Int(n) } else {
+                    issue("\(path).retries", "must be a whole number of automatic retries from 0 to 100, got \(raw.jsonText)")
+                }
+            }
+            if let raw = task["retryDelaySeconds"] {
+                if let n = raw.numberValue, n >= 0, n <= 86_400 { retryDelay = n } else {
+                    issue("\(path).retryDelaySeconds", "must be a number of seconds from 0 to 86400, got \(raw.jsonText)")
+                }
+            }
             if let raw = task["timeoutSeconds"] {
                 if let seconds = raw.numberValue, seconds > 0 { timeout = seconds } else {
                     issue("\(path).timeoutSeconds", "must be a positive number of seconds, got \(raw.jsonText)")
@@ -204,7 +218,7 @@ public struct OrchestrationDefinition: Sendable, Hashable {
             if let phase, let componentId, let configId {
                 tasks.append(Task(id: taskId, name: name ?? taskId, phase: phase, componentId: componentId, configId: configId,
                                   mode: mode, continueOnFailure: continueOnFailure, enabled: enabled,
-                                  parameters: parameters, timeoutSeconds: timeout))
+                                  parameters: parameters, timeoutSeconds: timeout, retries: retries, retryDelaySeconds: retryDelay))
             }
         }
 
@@ -242,6 +256,10 @@ public struct OrchestrationDefinition: Sendable, Hashable {
                                                    "continueOnFailure": .bool(task.continueOnFailure), "enabled": .bool(task.enabled)]
                 if let parameters = task.parameters { object["parameters"] = parameters }
                 if let timeout = task.timeoutSeconds { object["timeoutSeconds"] = .number(timeout) }
+                if task.retries > 0 {
+                    object["retries"] = .number(Double(task.retries))
+                    object["retryDelaySeconds"] = .number(task.retryDelaySeconds)
+                }
                 return .object(object)
             }),
         ]

@@ -49,7 +49,7 @@ extension Store {
         component_id, config_id, mode, type, config_data::text AS config_data, parameters::text AS parameters,
         executor::text AS executor, created_time, start_time, end_time, duration_seconds, result::text AS result,
         waiting_reason, worker_id, attempt, orchestration_job_id, orchestration_task_id, orchestration_phase_id,
-        only_orchestration_task_ids, previous_job_id, timeout_seconds
+        only_orchestration_task_ids, previous_job_id, timeout_seconds, retries, delayed_start_time
         """
 
     static func decodeJob(_ row: PostgresRow) throws -> Job {
@@ -83,6 +83,8 @@ extension Store {
             previousJobId: try r["previous_job_id"].decode(Int64?.self)
         )
         job.timeoutSeconds = try r["timeout_seconds"].decode(Double?.self)
+        job.retries = Int(try r["retries"].decode(Int32.self))
+        job.delayedStartTime = try r["delayed_start_time"].decode(Date?.self)
         return job
     }
 
@@ -92,7 +94,11 @@ extension Store {
     /// (`configuration-lock`); the claim takes the oldest first either way.
     /// Throws `.notFound` for an unknown configuration and `.invalidInput` for bad parameters.
     public func createJobs(projectId: String = "default", componentId: String, configId: String,
-                           configData: JSONValue? = nil, mode: String = "run", count: Int = 1, timeoutSeconds: Double? = nil) async throws -> [Job] {
+                           configData: JSONValue? = nil, mode: String = "run", count: Int = 1, timeoutSeconds: Double? = nil,
+                           retries: Int = 0, retryDelaySeconds: Double = 10, previousJobId: Int64? = nil) async throws -> [Job] {
+        guard (0...100).contains(retries), (0...86_400).contains(retryDelaySeconds) else {
+            throw BatonError(.invalidInput, "retries must be from 0 to 100 and the retry delay from 0 to 86400 seconds", field: "retries")
+        }
         if let timeoutSeconds, !(timeoutSeconds > 0) {
             throw BatonError(.invalidInput, "timeout must be a positive number of seconds", field: "timeout")
         }
@@ -119,10 +125,12 @@ extension Store {
                                WHERE project_id = \(projectId) AND component_id = \(componentId) AND config_id = \(configId)
                                  AND status IN ('created', 'waiting', 'processing', 'terminating')) AS behind
             )
-            INSERT INTO jobs (project_id, component_id, config_id, mode, config_data, parameters, executor, status, waiting_reason, timeout_seconds)
+            INSERT INTO jobs (project_id, component_id, config_id, mode, config_data, parameters, executor, status, waiting_reason, timeout_seconds,
+                              retries, retry_delay_seconds, previous_job_id)
             SELECT \(projectId), \(componentId), \(configId), \(mode), \(configData?.jsonText)::jsonb, \(parameters.jsonText)::jsonb, \(saved.executor.json.jsonText)::jsonb,
                    CASE WHEN queued.behind OR g > 1 THEN 'waiting'::job_status ELSE 'created'::job_status END,
-                   CASE WHEN queued.behind OR g > 1 THEN 'configuration-lock' END, \(timeoutSeconds)
+                   CASE WHEN queued.behind OR g > 1 THEN 'configuration-lock' END, \(timeoutSeconds),
+                   \(Int32(retries)), \(retryDelaySeconds), \(previousJobId)
             FROM generate_series(1, \(count)) AS g, queued
             RETURNING \(unescaped: Store.jobColumns)
             """, logger: logger)
@@ -184,6 +192,11 @@ public struct WorkerSession: Sendable {
     let logger: Logger
     public let workerId: String
     public let leaseSeconds: Double
+
+    /// The connection was closed (a terminated backend, a restarted server): lease a new one.
+    public func checkOpen() throws {
+        if connection.isClosed { throw BatonError(.unavailable, "the worker's database connection was closed") }
+    }
 
     /// Records `outcomes` and claims up to `claimLimit` jobs, in one transaction (one commit).
     /// Returns the ids of the outcomes accepted (a report from a worker that lost the job is

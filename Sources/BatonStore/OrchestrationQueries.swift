@@ -13,10 +13,14 @@ public struct ChildSpec: Sendable, Hashable {
     /// Overrides of the configuration's top-level parameters.
     public var parameters: JSONValue?
     public var timeoutSeconds: Double?
+    public var retries: Int
+    public var retryDelaySeconds: Double
 
-    public init(taskId: String, phaseId: String, componentId: String, configId: String, mode: String, parameters: JSONValue?, timeoutSeconds: Double? = nil) {
+    public init(taskId: String, phaseId: String, componentId: String, configId: String, mode: String, parameters: JSONValue?,
+                timeoutSeconds: Double? = nil, retries: Int = 0, retryDelaySeconds: Double = 10) {
         self.taskId = taskId; self.phaseId = phaseId; self.componentId = componentId
         self.configId = configId; self.mode = mode; self.parameters = parameters; self.timeoutSeconds = timeoutSeconds
+        self.retries = retries; self.retryDelaySeconds = retryDelaySeconds
     }
 }
 
@@ -104,6 +108,11 @@ public struct CoordinatorSession: Sendable {
     let connection: PostgresConnection
     let logger: Logger
     public let coordinatorId: String
+
+    /// The connection was closed (a terminated backend, a restarted server): lease a new one.
+    public func checkOpen() throws {
+        if connection.isClosed { throw BatonError(.unavailable, "the coordinator's database connection was closed") }
+    }
     /// Orchestration runs hold a lease the active coordinator renews on every turn.
     public static let runLeaseSeconds = 60.0
 
@@ -135,6 +144,15 @@ public struct CoordinatorSession: Sendable {
         var ids: [Int64] = []
         for try await id in rows.decode(Int64.self) { ids.append(id) }
         return ids
+    }
+
+    /// Ends or re-queues jobs whose worker stopped heart-beating (see `rescue_expired_leases`).
+    public func rescueExpiredLeases() async throws -> [(jobId: Int64, outcome: String)] {
+        var rescued: [(Int64, String)] = []
+        for try await row in try await connection.query("SELECT job_id, outcome FROM rescue_expired_leases()", logger: logger).decode((Int64, String).self) {
+            rescued.append(row)
+        }
+        return rescued
     }
 
     /// Renews the leases of the runs in progress and records this coordinator as their runner.
@@ -184,16 +202,18 @@ public struct CoordinatorSession: Sendable {
                     let specs = step.start
                     let rows = try await tx.query("""
                         INSERT INTO jobs (project_id, component_id, config_id, mode, config_data, parameters, executor, parent_run_id,
-                                          orchestration_job_id, orchestration_task_id, orchestration_phase_id, status, waiting_reason, timeout_seconds)
+                                          orchestration_job_id, orchestration_task_id, orchestration_phase_id, status, waiting_reason, timeout_seconds,
+                                          retries, retry_delay_seconds)
                         SELECT cf.project_id, cf.component_id, cf.id, t.mode, nullif(t.params, 'null'::jsonb),
                                cf.parameters || coalesce(nullif(t.params, 'null'::jsonb), '{}'::jsonb), c.executor,
                                \(parent.runId), \(parent.id), t.task_id, t.phase_id,
                                CASE WHEN busy.any THEN 'waiting'::job_status ELSE 'created'::job_status END,
-                               CASE WHEN busy.any THEN 'configuration-lock' END, nullif(t.timeout, 0)
+                               CASE WHEN busy.any THEN 'configuration-lock' END, nullif(t.timeout, 0), t.retries, t.retry_delay
                         FROM unnest(\(specs.map(\.taskId))::text[], \(specs.map(\.phaseId))::text[], \(specs.map(\.componentId))::text[],
                                     \(specs.map(\.configId))::text[], \(specs.map(\.mode))::text[], \(specs.map { $0.parameters?.jsonText ?? "null" })::jsonb[],
-                                    \(specs.map { $0.timeoutSeconds ?? 0 })::float8[])
-                             AS t(task_id, phase_id, component_id, config_id, mode, params, timeout)
+                                    \(specs.map { $0.timeoutSeconds ?? 0 })::float8[], \(specs.map { Int32($0.retries) })::integer[],
+                                    \(specs.map(\.retryDelaySeconds))::float8[])
+                             AS t(task_id, phase_id, component_id, config_id, mode, params, timeout, retries, retry_delay)
                         JOIN configurations cf ON (cf.project_id, cf.component_id, cf.id) = (\(parent.projectId), t.component_id, t.config_id)
                         JOIN components c ON (c.project_id, c.id) = (cf.project_id, cf.component_id)
                         CROSS JOIN LATERAL (

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BatonEngine
 import BatonModel
 import BatonStore
 import Foundation
@@ -6,7 +7,7 @@ import Foundation
 struct Jobs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create, list and inspect jobs.",
-        subcommands: [Create.self, List.self, Show.self, Events.self, Wait.self, Watch.self, Kill.self])
+        subcommands: [Create.self, List.self, Show.self, Events.self, Wait.self, Watch.self, Kill.self, RetryPlan.self, Retry.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Queue a job of a configuration.")
@@ -19,6 +20,8 @@ struct Jobs: AsyncParsableCommand {
         @Option(help: "run, debug or forceRun.") var mode: String = "run"
         @Option(help: "Queue this many identical jobs in one statement.") var count: Int = 1
         @Option(help: "Stop the job after this many seconds of processing; it then ends error (timeout).") var timeout: Double?
+        @Option(help: "Automatic retries of a failed attempt.") var retries: Int = 0
+        @Option(help: "Seconds before an automatic retry starts.") var retryDelay: Double = 10
         @Flag(help: "Wait until the job ends; exit 0 on success or warning, 1 otherwise.") var wait = false
         @Flag(help: "Print the job as JSON.") var json = false
 
@@ -35,8 +38,10 @@ struct Jobs: AsyncParsableCommand {
         func run() async throws {
             let overrides = try parameters.map(JSONValue.parse)
             let (project, component, config, mode, count, wait, json, timeout) = (self.project, self.component, self.config, self.mode, self.count, self.wait, self.json, self.timeout)
+            let (retries, retryDelay) = (self.retries, self.retryDelay)
             let final = try await db.withStore("baton.jobs") { store -> Job? in
-                let jobs = try await store.createJobs(projectId: project, componentId: component, configId: config, configData: overrides, mode: mode, count: count, timeoutSeconds: timeout)
+                let jobs = try await store.createJobs(projectId: project, componentId: component, configId: config, configData: overrides, mode: mode, count: count, timeoutSeconds: timeout,
+                                                      retries: retries, retryDelaySeconds: retryDelay)
                 if !wait {
                     if json { printJSON(count == 1 ? jobs[0].json : .array(jobs.map(\.json))) } else if count == 1 {
                         print("created job \(jobs[0].id) (\(component)/\(config))")
@@ -173,6 +178,70 @@ extension Jobs {
 }
 
 extension Jobs {
+    struct RetryPlan: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "retry-plan",
+            abstract: "What 'jobs retry' reruns by default: failed tasks and every task of failed and not-executed phases.")
+
+        @OptionGroup var db: DatabaseOptions
+        @Argument(help: "A finished orchestration run's job id.") var id: Int64
+        @Flag(help: "Print Keboola's rerun-plan shape as JSON.") var json = false
+
+        func run() async throws {
+            let id = self.id
+            let (job, plan) = try await db.withStore("baton.jobs") { try await Orchestrations.retryPlan(store: $0, jobId: id) }
+            if json {
+                let tasks: [JSONValue] = plan.map { item in
+                    var object: [String: JSONValue] = ["taskId": .string(item.task.id), "matched": .bool(item.matched)]
+                    object["jobId"] = item.previousJobId.map { .string(String($0)) } ?? .null
+                    object["componentId"] = .string(item.task.componentId)
+                    object["configId"] = .string(item.task.configId)
+                    object["status"] = item.previousStatus.map { .string($0.rawValue) } ?? .null
+                    object["phaseId"] = .string(item.task.phase)
+                    object["phaseStatus"] = .string(item.phaseStatus.rawValue)
+                    return .object(object)
+                }
+                printJSON(["jobId": .string(String(job.id)), "configId": .string(job.configId), "matchedTasks": .array(tasks)])
+                return
+            }
+            guard job.isOrchestration else {
+                print("job \(id) is not an orchestration run: 'baton jobs retry \(id)' queues a new job of \(job.componentId)/\(job.configId)")
+                return
+            }
+            print("retry of run \(id) (\(job.status.rawValue)) would rerun \(plan.filter(\.matched).count) of \(plan.count) tasks:")
+            for item in plan {
+                let previous = item.previousJobId.map { "job \($0) \(item.previousStatus?.rawValue ?? "")" } ?? "no job"
+                print("  \(item.matched ? "[x]" : "[ ]") \(item.task.name) [\(item.task.id)] phase \(item.task.phase) (\(item.phaseStatus.rawValue)): \(previous)")
+            }
+        }
+    }
+
+    struct Retry: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Rerun a finished job; for a run, by default its failed tasks and every task of failed and not-executed phases.")
+
+        @OptionGroup var db: DatabaseOptions
+        @Argument(help: "A finished job's id.") var id: Int64
+        @Option(name: .customLong("task"), help: "Rerun only these tasks of the run (repeatable).") var only: [String] = []
+        @Flag(help: "Wait until the new job ends; exit 0 on success or warning, 1 otherwise.") var wait = false
+        @Flag(help: "Print the new job as JSON.") var json = false
+
+        func run() async throws {
+            let (id, only, wait) = (self.id, self.only, self.wait)
+            let (job, children) = try await db.withStore("baton.jobs") { store -> (Job, [Job]) in
+                let created = try await Orchestrations.retry(store: store, jobId: id, only: only)
+                guard wait else { return (created, []) }
+                FileHandle.standardError.write(Data("created job \(created.id) retrying \(id); waiting\n".utf8))
+                let final = try await waitForJob(store, id: created.id)
+                return (final, final.isOrchestration ? try await store.children(of: final.id) : [])
+            }
+            if json { printJSON(job.isOrchestration ? runJSON(job, children) : job.json) }
+            else if wait { job.isOrchestration ? printRun(job, children) : printJobDetail(job) }
+            else { print("created job \(job.id) retrying job \(id)\(job.isOrchestration ? " with tasks \((job.onlyOrchestrationTaskIds ?? []).joined(separator: ", "))" : "")") }
+            if wait && !job.status.isSuccessful { throw ExitCode(1) }
+        }
+    }
+
     struct Kill: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Kill a job: not started -> cancelled; running -> terminating until its worker stops it (terminated). A run's task jobs too.")

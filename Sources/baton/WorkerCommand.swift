@@ -13,7 +13,8 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Jobs run at once.") var concurrency: Int = 4
     @Option(help: "Only these components (comma-separated).") var components: String?
     @Option(help: "Most jobs claimed by one statement.") var batchSize: Int = 10
-    @Option(help: "Lease of a running job in seconds, renewed by heartbeat every third of it.") var leaseSeconds: Double = 60
+    @Option(help: "Lease of a running job in seconds, renewed by heartbeat every third of it.") var leaseSeconds: Double = 20
+    @Option(help: "On SIGTERM, seconds running jobs get to finish before they are stopped.") var drainSeconds: Double = 30
     @Option(help: "Fallback poll interval in seconds when no notification arrives.") var pollSeconds: Double = 2
     @Option(help: "Worker id recorded on the jobs it runs (default host-pid).") var workerId: String?
 
@@ -22,6 +23,7 @@ struct WorkerCommand: AsyncParsableCommand {
         configuration.concurrency = concurrency
         configuration.batchSize = batchSize
         configuration.leaseSeconds = leaseSeconds
+        configuration.drainSeconds = drainSeconds
         configuration.pollInterval = .milliseconds(Int(pollSeconds * 1000))
         configuration.components = components.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
         if let workerId { configuration.workerId = workerId }
