@@ -18,6 +18,8 @@ public struct ComponentSpec: Sendable, Hashable {
     public var projectId: String
     public var id: String
     public var executor: ExecutorSpec
+    /// Default `timeoutSeconds` of this component's jobs (a job's or task's own wins).
+    public var timeoutSeconds: Double? = nil
 }
 
 /// A configuration as written in an apply document (`kind: configuration`).
@@ -195,7 +197,15 @@ public struct ApplySet: Sendable, Hashable {
                             continue
                         }
                         executors[key] = executor
-                        set.components.append(ComponentSpec(projectId: project, id: id, executor: executor))
+                        var timeout: Double?
+                        if let raw = object["timeoutSeconds"] {
+                            guard let seconds = raw.numberValue, seconds > 0 else {
+                                issue("timeoutSeconds", "must be a positive number of seconds: the default timeout of this component's jobs")
+                                continue
+                            }
+                            timeout = seconds
+                        }
+                        set.components.append(ComponentSpec(projectId: project, id: id, executor: executor, timeoutSeconds: timeout))
                     }
                 case "orchestration":
                     guard projects.contains(project) else {

@@ -39,8 +39,9 @@ extension Store {
             }
             for component in set.components {
                 try await tx.query("""
-                    INSERT INTO components (project_id, id, executor) VALUES (\(component.projectId), \(component.id), \(component.executor.json.jsonText)::jsonb)
-                    ON CONFLICT (project_id, id) DO UPDATE SET executor = EXCLUDED.executor, updated_time = now()
+                    INSERT INTO components (project_id, id, executor, timeout_seconds)
+                    VALUES (\(component.projectId), \(component.id), \(component.executor.json.jsonText)::jsonb, \(component.timeoutSeconds))
+                    ON CONFLICT (project_id, id) DO UPDATE SET executor = EXCLUDED.executor, timeout_seconds = EXCLUDED.timeout_seconds, updated_time = now()
                     """, logger: logger)
             }
             for configuration in set.configurations + set.orchestrations.map(\.configuration) {

@@ -129,7 +129,8 @@ extension Store {
                               retries, retry_delay_seconds, previous_job_id)
             SELECT \(projectId), \(componentId), \(configId), \(mode), \(configData?.jsonText)::jsonb, \(parameters.jsonText)::jsonb, \(saved.executor.json.jsonText)::jsonb,
                    CASE WHEN queued.behind OR g > 1 THEN 'waiting'::job_status ELSE 'created'::job_status END,
-                   CASE WHEN queued.behind OR g > 1 THEN 'configuration-lock' END, \(timeoutSeconds),
+                   CASE WHEN queued.behind OR g > 1 THEN 'configuration-lock' END,
+                   coalesce(\(timeoutSeconds)::float8, (SELECT timeout_seconds FROM components WHERE project_id = \(projectId) AND id = \(componentId))),
                    \(Int32(retries)), \(retryDelaySeconds), \(previousJobId)
             FROM generate_series(1, \(count)) AS g, queued
             RETURNING \(unescaped: Store.jobColumns)

@@ -208,7 +208,7 @@ public struct CoordinatorSession: Sendable {
                                cf.parameters || coalesce(nullif(t.params, 'null'::jsonb), '{}'::jsonb), c.executor,
                                \(parent.runId), \(parent.id), t.task_id, t.phase_id,
                                CASE WHEN busy.any THEN 'waiting'::job_status ELSE 'created'::job_status END,
-                               CASE WHEN busy.any THEN 'configuration-lock' END, nullif(t.timeout, 0), t.retries, t.retry_delay
+                               CASE WHEN busy.any THEN 'configuration-lock' END, coalesce(nullif(t.timeout, 0), c.timeout_seconds), t.retries, t.retry_delay
                         FROM unnest(\(specs.map(\.taskId))::text[], \(specs.map(\.phaseId))::text[], \(specs.map(\.componentId))::text[],
                                     \(specs.map(\.configId))::text[], \(specs.map(\.mode))::text[], \(specs.map { $0.parameters?.jsonText ?? "null" })::jsonb[],
                                     \(specs.map { $0.timeoutSeconds ?? 0 })::float8[], \(specs.map { Int32($0.retries) })::integer[],

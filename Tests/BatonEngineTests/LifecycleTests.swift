@@ -72,6 +72,22 @@ struct LifecycleTests {
         }
     }
 
+    @Test("a component's default timeout applies to its jobs; a job's own timeout wins")
+    func componentTimeout() async throws {
+        let url = try await TestPostgres.shared.makeDatabase("comptimeout")
+        try await Store.withStore(url: url, logger: logger) { store in
+            _ = try await Apply.apply(try Documents.parse("- {kind: component, id: s, executor: {type: sleep}, timeoutSeconds: 0.3}\n- {kind: configuration, component: s, id: slow, parameters: {seconds: 60}}"), store: store)
+            let worker = try BatonProcess(["worker"], databaseURL: url)
+            defer { worker.stop() }
+            let defaulted = try await store.createJobs(componentId: "s", configId: "slow")[0]
+            #expect(defaulted.timeoutSeconds == 0.3)
+            #expect(try await store.waitForFinal([defaulted.id], timeout: 30)[0].result?["reason"] == "timeout")
+            let own = try await store.createJobs(componentId: "s", configId: "slow", timeoutSeconds: 0.6)[0]
+            #expect(own.timeoutSeconds == 0.6)
+            _ = try await store.killJob(id: own.id)
+        }
+    }
+
     @Test("killing an orchestration run terminates its running task jobs and starts no more phases")
     func killCascade() async throws {
         let url = try await TestPostgres.shared.makeDatabase("cascade")
