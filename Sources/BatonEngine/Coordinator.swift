@@ -61,29 +61,42 @@ public final class Coordinator: Service, Sendable {
                     }
                     standingBy = false
                     logger.info("active coordinator")
-                    var renewed = ContinuousClock.now - .seconds(3600)
-                    var rescued = ContinuousClock.now - .seconds(3600)
-                    while true {
-                        if mailbox.take().shutdown { return }
-                        try session.checkOpen()
-                        if ContinuousClock.now - renewed > .seconds(CoordinatorSession.runLeaseSeconds / 6) {
-                            try await session.renewRunLeases()
-                            renewed = .now
-                        }
-                        if ContinuousClock.now - rescued >= configuration.rescueInterval {
-                            for (job, outcome) in try await session.rescueExpiredLeases() {
-                                logger.warning("job's worker lost", metadata: ["baton.job_id": "\(job)", "baton.status": "\(outcome)"])
-                            }
-                            rescued = .now
-                        }
-                        try await turn(session)
-                        await mailbox.wait()
+                    do {
+                        try await advanceWhileLeading(session, mailbox)
+                    } catch {
+                        try? await session.resign()
+                        throw error
                     }
+                    try? await session.resign()
+                    logger.info("resigned: a standby takes over")
                 }
             } catch {
                 logger.warning("coordinator connection failed; retrying", metadata: ["error": "\(String(reflecting: error).prefix(300))"])
                 try? await Task.sleep(for: configuration.standbyInterval)
             }
+        }
+    }
+
+    /// Turns while this coordinator leads, until shutdown; rescues lost jobs and renews run
+    /// leases on their own intervals.
+    func advanceWhileLeading(_ session: CoordinatorSession, _ mailbox: Mailbox) async throws {
+        var renewed = ContinuousClock.now - .seconds(3600)
+        var rescued = ContinuousClock.now - .seconds(3600)
+        while true {
+            if mailbox.take().shutdown { return }
+            try session.checkOpen()
+            if ContinuousClock.now - renewed > .seconds(CoordinatorSession.runLeaseSeconds / 6) {
+                try await session.renewRunLeases()
+                renewed = .now
+            }
+            if ContinuousClock.now - rescued >= configuration.rescueInterval {
+                for (job, outcome) in try await session.rescueExpiredLeases() {
+                    logger.warning("job's worker lost", metadata: ["baton.job_id": "\(job)", "baton.status": "\(outcome)"])
+                }
+                rescued = .now
+            }
+            try await turn(session)
+            await mailbox.wait()
         }
     }
 

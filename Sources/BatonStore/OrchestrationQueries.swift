@@ -126,6 +126,12 @@ public struct CoordinatorSession: Sendable {
         return false
     }
 
+    /// Gives the coordinator lock up, so a standby takes over at once. Without it a leader whose
+    /// turn failed would return its connection to the pool still holding the lock.
+    public func resign() async throws {
+        try await connection.query("SELECT pg_advisory_unlock(hashtext('baton.coordinator'))", logger: logger)
+    }
+
     /// Starts waiting orchestration runs, serialized per orchestration.
     public func startRuns(limit: Int) async throws -> [Job] {
         let rows = try await connection.query("""

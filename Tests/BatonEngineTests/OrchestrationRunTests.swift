@@ -187,8 +187,9 @@ struct OrchestrationRunTests {
         _ = url
     }
 
-    @Test("a coordinator killed mid-run: a standby finishes the run and every task ran exactly once", arguments: 1...3)
-    func coordinatorFailover(repetition: Int) async throws {
+    @Test("a coordinator killed (SIGKILL) or stopped (SIGTERM) mid-run: a standby finishes the run and every task ran exactly once",
+          arguments: [SIGKILL, SIGTERM, SIGKILL])
+    func coordinatorFailover(signal: Int32) async throws {
         let tasks = (1...5).flatMap { phase in (1...2).map { "p\(phase)t\($0)" } }
         try await withFleet("failover", Self.sleepers(tasks, seconds: 0.3) + """
 
@@ -204,7 +205,7 @@ struct OrchestrationRunTests {
             }
             let active = try await store.job(id: started.id)!.workerId!
             let victim = coordinators[active == "coordinator-0" ? 0 : 1]
-            kill(victim.process.processIdentifier, SIGKILL)
+            kill(victim.process.processIdentifier, signal)
             victim.process.waitUntilExit()
             let (parent, children) = try await finished(store, started)
             #expect(parent.status == .success)
