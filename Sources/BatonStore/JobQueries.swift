@@ -203,9 +203,9 @@ public struct WorkerSession: Sendable {
     /// Returns the ids of the outcomes accepted (a report from a worker that lost the job is
     /// refused) and the jobs claimed.
     public func turn(outcomes: [JobOutcome], claimLimit: Int, components: [String]?) async throws -> (accepted: Set<Int64>, claimed: [Job]) {
-        let (workerId, leaseSeconds, logger) = (self.workerId, self.leaseSeconds, self.logger)
+        let (workerId, leaseSeconds, logger, connection) = (self.workerId, self.leaseSeconds, self.logger, self.connection)
         do {
-            return try await connection.withTransaction(logger: logger) { tx in
+            return try await connection.guarded { try await connection.withTransaction(logger: logger) { tx in
                 var accepted = Set<Int64>()
                 if !outcomes.isEmpty {
                     let rows = try await tx.query("""
@@ -222,7 +222,7 @@ public struct WorkerSession: Sendable {
                     for try await row in rows { claimed.append(try Store.decodeJob(row)) }
                 }
                 return (accepted, claimed)
-            }
+            } }
         } catch let error as PostgresTransactionError {
             throw error.closureError ?? error.commitError ?? error.beginError ?? error
         }
@@ -232,14 +232,17 @@ public struct WorkerSession: Sendable {
     /// fallback when a kill's NOTIFY was missed).
     public func heartbeat(ids: [Int64]) async throws -> Set<Int64> {
         guard !ids.isEmpty else { return [] }
-        let rows = try await connection.query("""
-            UPDATE jobs SET heartbeat_time = clock_timestamp(), lease_expires = clock_timestamp() + make_interval(secs => \(leaseSeconds))
-            WHERE id = ANY (\(ids)::bigint[]) AND worker_id = \(workerId) AND status IN ('processing', 'terminating')
-            RETURNING id, desired_status::text
-            """, logger: logger)
-        var kill = Set<Int64>()
-        for try await (id, desired) in rows.decode((Int64, String).self) where desired == "terminating" { kill.insert(id) }
-        return kill
+        let (workerId, leaseSeconds, logger, connection) = (self.workerId, self.leaseSeconds, self.logger, self.connection)
+        return try await connection.guarded {
+            let rows = try await connection.query("""
+                UPDATE jobs SET heartbeat_time = clock_timestamp(), lease_expires = clock_timestamp() + make_interval(secs => \(leaseSeconds))
+                WHERE id = ANY (\(ids)::bigint[]) AND worker_id = \(workerId) AND status IN ('processing', 'terminating')
+                RETURNING id, desired_status::text
+                """, logger: logger)
+            var kill = Set<Int64>()
+            for try await (id, desired) in rows.decode((Int64, String).self) where desired == "terminating" { kill.insert(id) }
+            return kill
+        }
     }
 }
 

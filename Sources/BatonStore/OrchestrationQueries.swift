@@ -120,54 +120,67 @@ public struct CoordinatorSession: Sendable {
     /// lasts until this connection closes, so a coordinator that dies or loses its connection
     /// hands over at once.
     public func tryLead() async throws -> Bool {
-        for try await got in try await connection.query("SELECT pg_try_advisory_lock(hashtext('baton.coordinator'))", logger: logger).decode(Bool.self) {
-            return got
+        try await connection.guarded { [self] in
+            for try await got in try await connection.query("SELECT pg_try_advisory_lock(hashtext('baton.coordinator'))", logger: logger).decode(Bool.self) {
+                return got
+            }
+            return false
         }
-        return false
     }
 
     /// Gives the coordinator lock up, so a standby takes over at once. Without it a leader whose
     /// turn failed would return its connection to the pool still holding the lock.
     public func resign() async throws {
-        try await connection.query("SELECT pg_advisory_unlock(hashtext('baton.coordinator'))", logger: logger)
+        guard !connection.isClosed else { return } // a closed connection holds no lock
+        _ = try await connection.guarded { [self] in
+            try await connection.query("SELECT pg_advisory_unlock(hashtext('baton.coordinator'))", logger: logger)
+        }
     }
 
     /// Starts waiting orchestration runs, serialized per orchestration.
     public func startRuns(limit: Int) async throws -> [Job] {
-        let rows = try await connection.query("""
-            SELECT \(unescaped: Store.jobColumns) FROM claim_jobs(\(coordinatorId), \(Int32(limit)), NULL::text[], \(Self.runLeaseSeconds), true)
-            """, logger: logger)
-        var jobs: [Job] = []
-        for try await row in rows { jobs.append(try Store.decodeJob(row)) }
-        return jobs
+        try await connection.guarded { [self] in
+            let rows = try await connection.query("""
+                SELECT \(unescaped: Store.jobColumns) FROM claim_jobs(\(coordinatorId), \(Int32(limit)), NULL::text[], \(Self.runLeaseSeconds), true)
+                """, logger: logger)
+            var jobs: [Job] = []
+            for try await row in rows { jobs.append(try Store.decodeJob(row)) }
+            return jobs
+        }
     }
 
     /// Ids of runs in progress, oldest first (a read: no commit to wait for on the hand-off path).
     public func runningRuns() async throws -> [Int64] {
-        let rows = try await connection.query("""
-            SELECT id FROM jobs WHERE type = 'orchestrationContainer' AND status IN ('processing', 'terminating') ORDER BY id
-            """, logger: logger)
-        var ids: [Int64] = []
-        for try await id in rows.decode(Int64.self) { ids.append(id) }
-        return ids
+        try await connection.guarded { [self] in
+            let rows = try await connection.query("""
+                SELECT id FROM jobs WHERE type = 'orchestrationContainer' AND status IN ('processing', 'terminating') ORDER BY id
+                """, logger: logger)
+            var ids: [Int64] = []
+            for try await id in rows.decode(Int64.self) { ids.append(id) }
+            return ids
+        }
     }
 
     /// Ends or re-queues jobs whose worker stopped heart-beating (see `rescue_expired_leases`).
     public func rescueExpiredLeases() async throws -> [(jobId: Int64, outcome: String)] {
-        var rescued: [(Int64, String)] = []
-        for try await row in try await connection.query("SELECT job_id, outcome FROM rescue_expired_leases()", logger: logger).decode((Int64, String).self) {
-            rescued.append(row)
+        try await connection.guarded { [self] in
+            var rescued: [(Int64, String)] = []
+            for try await row in try await connection.query("SELECT job_id, outcome FROM rescue_expired_leases()", logger: logger).decode((Int64, String).self) {
+                rescued.append(row)
+            }
+            return rescued
         }
-        return rescued
     }
 
     /// Renews the leases of the runs in progress and records this coordinator as their runner.
     public func renewRunLeases() async throws {
-        try await connection.query("""
-            UPDATE jobs SET heartbeat_time = clock_timestamp(), lease_expires = clock_timestamp() + make_interval(secs => \(Self.runLeaseSeconds)),
-                            worker_id = \(coordinatorId)
-            WHERE type = 'orchestrationContainer' AND status IN ('processing', 'terminating')
-            """, logger: logger)
+        _ = try await connection.guarded { [self] in
+            try await connection.query("""
+                UPDATE jobs SET heartbeat_time = clock_timestamp(), lease_expires = clock_timestamp() + make_interval(secs => \(Self.runLeaseSeconds)),
+                                worker_id = \(coordinatorId)
+                WHERE type = 'orchestrationContainer' AND status IN ('processing', 'terminating')
+                """, logger: logger)
+        }
     }
 
     /// One advancement of a run, in one transaction: locks the parent, reads its task jobs' statuses,
@@ -175,81 +188,83 @@ public struct CoordinatorSession: Sendable {
     /// repeated step harmless) and ends the run when told. A task whose configuration has
     /// disappeared ends the run `error`.
     @discardableResult
-    public func advance(runId: Int64, withDefinition: Bool, decide: @Sendable (RunHeader, [String: JobStatus]) -> RunStep) async throws -> RunStep? {
-        let logger = self.logger
-        do {
-            return try await connection.withTransaction(logger: logger) { tx -> RunStep? in
-                // One round trip reads the run and its task jobs' statuses, locks the run, and turns
-                // off waiting for this commit's flush. That is safe: a lost advancement is derived
-                // again from the durable task jobs, and a worker's claim of a child (a synchronous
-                // commit) flushes the WAL that created it.
-                var parent: RunHeader?
-                var children: [String: JobStatus] = [:]
-                let rows = try await tx.query("""
-                    WITH run AS (
-                        SELECT id, run_id, project_id, coalesce(only_orchestration_task_ids, '{}') AS selected,
-                               desired_status = 'terminating' AS terminating,
-                               CASE WHEN \(withDefinition) THEN parameters::text END AS definition
-                        FROM jobs WHERE id = \(runId) AND status IN ('processing', 'terminating') FOR UPDATE
-                    )
-                    SELECT run.id, run.run_id, run.project_id, run.selected, run.terminating, run.definition,
-                           coalesce((SELECT array_agg(orchestration_task_id ORDER BY id) FROM jobs WHERE orchestration_job_id = run.id), '{}'),
-                           coalesce((SELECT array_agg(status::text ORDER BY id) FROM jobs WHERE orchestration_job_id = run.id), '{}'),
-                           set_config('synchronous_commit', 'off', true)
-                    FROM run
-                    """, logger: logger)
-                for try await (id, run, project, selected, terminating, definition, tasks, statuses, _) in rows.decode((Int64, String, String, [String], Bool, String?, [String], [String], String).self) {
-                    parent = RunHeader(id: id, runId: run, projectId: project, selected: selected, terminating: terminating, definition: try definition.map(JSONValue.parse))
-                    for (task, status) in zip(tasks, statuses) { children[task] = JobStatus(rawValue: status) }
-                }
-                guard let parent else { return nil }
-                var step = decide(parent, children)
-                if !step.start.isEmpty {
-                    let specs = step.start
+    public func advance(runId: Int64, withDefinition: Bool, decide: @escaping @Sendable (RunHeader, [String: JobStatus]) -> RunStep) async throws -> RunStep? {
+        try await connection.guarded { [self] in
+            let logger = self.logger
+            do {
+                return try await connection.withTransaction(logger: logger) { tx -> RunStep? in
+                    // One round trip reads the run and its task jobs' statuses, locks the run, and turns
+                    // off waiting for this commit's flush. That is safe: a lost advancement is derived
+                    // again from the durable task jobs, and a worker's claim of a child (a synchronous
+                    // commit) flushes the WAL that created it.
+                    var parent: RunHeader?
+                    var children: [String: JobStatus] = [:]
                     let rows = try await tx.query("""
-                        INSERT INTO jobs (project_id, component_id, config_id, mode, config_data, parameters, executor, parent_run_id,
-                                          orchestration_job_id, orchestration_task_id, orchestration_phase_id, status, waiting_reason, timeout_seconds,
-                                          retries, retry_delay_seconds)
-                        SELECT cf.project_id, cf.component_id, cf.id, t.mode, nullif(t.params, 'null'::jsonb),
-                               cf.parameters || coalesce(nullif(t.params, 'null'::jsonb), '{}'::jsonb), c.executor,
-                               \(parent.runId), \(parent.id), t.task_id, t.phase_id,
-                               CASE WHEN busy.any THEN 'waiting'::job_status ELSE 'created'::job_status END,
-                               CASE WHEN busy.any THEN 'configuration-lock' END, coalesce(nullif(t.timeout, 0), c.timeout_seconds), t.retries, t.retry_delay
-                        FROM unnest(\(specs.map(\.taskId))::text[], \(specs.map(\.phaseId))::text[], \(specs.map(\.componentId))::text[],
-                                    \(specs.map(\.configId))::text[], \(specs.map(\.mode))::text[], \(specs.map { $0.parameters?.jsonText ?? "null" })::jsonb[],
-                                    \(specs.map { $0.timeoutSeconds ?? 0 })::float8[], \(specs.map { Int32($0.retries) })::integer[],
-                                    \(specs.map(\.retryDelaySeconds))::float8[])
-                             AS t(task_id, phase_id, component_id, config_id, mode, params, timeout, retries, retry_delay)
-                        JOIN configurations cf ON (cf.project_id, cf.component_id, cf.id) = (\(parent.projectId), t.component_id, t.config_id)
-                        JOIN components c ON (c.project_id, c.id) = (cf.project_id, cf.component_id)
-                        CROSS JOIN LATERAL (
-                            SELECT EXISTS (SELECT 1 FROM jobs u
-                                           WHERE (u.project_id, u.component_id, u.config_id) = (cf.project_id, cf.component_id, cf.id)
-                                             AND u.status IN ('created', 'waiting', 'processing', 'terminating')) AS any) busy
-                        ON CONFLICT (orchestration_job_id, orchestration_task_id) WHERE orchestration_job_id IS NOT NULL DO NOTHING
-                        RETURNING orchestration_task_id
+                        WITH run AS (
+                            SELECT id, run_id, project_id, coalesce(only_orchestration_task_ids, '{}') AS selected,
+                                   desired_status = 'terminating' AS terminating,
+                                   CASE WHEN \(withDefinition) THEN parameters::text END AS definition
+                            FROM jobs WHERE id = \(runId) AND status IN ('processing', 'terminating') FOR UPDATE
+                        )
+                        SELECT run.id, run.run_id, run.project_id, run.selected, run.terminating, run.definition,
+                               coalesce((SELECT array_agg(orchestration_task_id ORDER BY id) FROM jobs WHERE orchestration_job_id = run.id), '{}'),
+                               coalesce((SELECT array_agg(status::text ORDER BY id) FROM jobs WHERE orchestration_job_id = run.id), '{}'),
+                               set_config('synchronous_commit', 'off', true)
+                        FROM run
                         """, logger: logger)
-                    var created = Set<String>()
-                    for try await id in rows.decode(String.self) { created.insert(id) }
-                    let missing = specs.filter { !created.contains($0.taskId) }
-                    if !missing.isEmpty && step.finish == nil {
-                        let names = missing.map { "task \($0.taskId) (\($0.componentId)/\($0.configId))" }.joined(separator: ", ")
-                        step.finish = (.error, ["message": .string("configuration no longer exists for \(names)")])
+                    for try await (id, run, project, selected, terminating, definition, tasks, statuses, _) in rows.decode((Int64, String, String, [String], Bool, String?, [String], [String], String).self) {
+                        parent = RunHeader(id: id, runId: run, projectId: project, selected: selected, terminating: terminating, definition: try definition.map(JSONValue.parse))
+                        for (task, status) in zip(tasks, statuses) { children[task] = JobStatus(rawValue: status) }
                     }
+                    guard let parent else { return nil }
+                    var step = decide(parent, children)
+                    if !step.start.isEmpty {
+                        let specs = step.start
+                        let rows = try await tx.query("""
+                            INSERT INTO jobs (project_id, component_id, config_id, mode, config_data, parameters, executor, parent_run_id,
+                                              orchestration_job_id, orchestration_task_id, orchestration_phase_id, status, waiting_reason, timeout_seconds,
+                                              retries, retry_delay_seconds)
+                            SELECT cf.project_id, cf.component_id, cf.id, t.mode, nullif(t.params, 'null'::jsonb),
+                                   cf.parameters || coalesce(nullif(t.params, 'null'::jsonb), '{}'::jsonb), c.executor,
+                                   \(parent.runId), \(parent.id), t.task_id, t.phase_id,
+                                   CASE WHEN busy.any THEN 'waiting'::job_status ELSE 'created'::job_status END,
+                                   CASE WHEN busy.any THEN 'configuration-lock' END, coalesce(nullif(t.timeout, 0), c.timeout_seconds), t.retries, t.retry_delay
+                            FROM unnest(\(specs.map(\.taskId))::text[], \(specs.map(\.phaseId))::text[], \(specs.map(\.componentId))::text[],
+                                        \(specs.map(\.configId))::text[], \(specs.map(\.mode))::text[], \(specs.map { $0.parameters?.jsonText ?? "null" })::jsonb[],
+                                        \(specs.map { $0.timeoutSeconds ?? 0 })::float8[], \(specs.map { Int32($0.retries) })::integer[],
+                                        \(specs.map(\.retryDelaySeconds))::float8[])
+                                 AS t(task_id, phase_id, component_id, config_id, mode, params, timeout, retries, retry_delay)
+                            JOIN configurations cf ON (cf.project_id, cf.component_id, cf.id) = (\(parent.projectId), t.component_id, t.config_id)
+                            JOIN components c ON (c.project_id, c.id) = (cf.project_id, cf.component_id)
+                            CROSS JOIN LATERAL (
+                                SELECT EXISTS (SELECT 1 FROM jobs u
+                                               WHERE (u.project_id, u.component_id, u.config_id) = (cf.project_id, cf.component_id, cf.id)
+                                                 AND u.status IN ('created', 'waiting', 'processing', 'terminating')) AS any) busy
+                            ON CONFLICT (orchestration_job_id, orchestration_task_id) WHERE orchestration_job_id IS NOT NULL DO NOTHING
+                            RETURNING orchestration_task_id
+                            """, logger: logger)
+                        var created = Set<String>()
+                        for try await id in rows.decode(String.self) { created.insert(id) }
+                        let missing = specs.filter { !created.contains($0.taskId) }
+                        if !missing.isEmpty && step.finish == nil {
+                            let names = missing.map { "task \($0.taskId) (\($0.componentId)/\($0.configId))" }.joined(separator: ", ")
+                            step.finish = (.error, ["message": .string("configuration no longer exists for \(names)")])
+                        }
+                    }
+                    if let finish = step.finish {
+                        try await tx.query("""
+                            UPDATE jobs SET status = \(finish.status.rawValue)::job_status, end_time = clock_timestamp(),
+                                   duration_seconds = extract(epoch FROM clock_timestamp() - start_time),
+                                   result = \(finish.result.jsonText)::jsonb, lease_expires = NULL
+                            WHERE id = \(runId) AND status IN ('processing', 'terminating')
+                            """, logger: logger)
+                        try await tx.query("SELECT pg_notify('baton_jobs', 'finished')", logger: logger)
+                    }
+                    return step
                 }
-                if let finish = step.finish {
-                    try await tx.query("""
-                        UPDATE jobs SET status = \(finish.status.rawValue)::job_status, end_time = clock_timestamp(),
-                               duration_seconds = extract(epoch FROM clock_timestamp() - start_time),
-                               result = \(finish.result.jsonText)::jsonb, lease_expires = NULL
-                        WHERE id = \(runId) AND status IN ('processing', 'terminating')
-                        """, logger: logger)
-                    try await tx.query("SELECT pg_notify('baton_jobs', 'finished')", logger: logger)
-                }
-                return step
+            } catch let error as PostgresTransactionError {
+                throw error.closureError ?? error.commitError ?? error.beginError ?? error
             }
-        } catch let error as PostgresTransactionError {
-            throw error.closureError ?? error.commitError ?? error.beginError ?? error
         }
     }
 }
