@@ -1,16 +1,15 @@
--- Raw ceiling for Baton's throughput: claim 10 job(s) and finish them, in one transaction.
--- Run by bench/run with: pgbench -n -M prepared -c 8 -j 2 -T SECONDS -f bench/sql/claim10.sql
+-- Raw ceiling for Baton's throughput: claim :batch job(s) and finish them, in one transaction.
+-- Run by bench/run with: pgbench -n -M prepared -c 8 -j 2 -T SECONDS -D batch=1|10 -f bench/sql/claim.sql
 -- Minimal SQL equivalent of claim_jobs + finish_jobs (sql/002_claim.sql) without the
 -- per-configuration and project-limit rules: take the oldest claimable rows with
 -- FOR UPDATE SKIP LOCKED through the partial index jobs_claimable, mark them processing with
 -- the same columns a claim writes, then mark them success with the same columns a finish writes.
--- claim1.sql and claim10.sql differ only in the LIMIT.
 BEGIN;
 WITH picked AS (
     SELECT id FROM jobs
     WHERE status IN ('created', 'waiting')
     ORDER BY id
-    LIMIT 10
+    LIMIT :batch
     FOR UPDATE SKIP LOCKED
 ), claimed AS (
     UPDATE jobs j SET
