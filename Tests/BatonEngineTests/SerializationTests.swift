@@ -35,13 +35,10 @@ struct SerializationTests {
                     #expect(b.startTime! >= a.endTime!, "\(config): job \(b.id) started at \(b.startTime!) before job \(a.id) ended at \(a.endTime!)")
                 }
             }
-            // Different configurations did run at the same time.
+            // Different configurations did run at the same time: from the recorded times, at some
+            // moment at least two jobs were running at once (only jobs of different configurations can).
             let peak = peakConcurrency(jobs)
-            let busy = jobs.reduce(0.0) { $0 + $1.endTime!.timeIntervalSince($1.startTime!) }
-            let wall = jobs.map(\.endTime!).max()!.timeIntervalSince(jobs.map(\.startTime!).min()!)
             #expect(peak >= 2, "peak concurrency \(peak)")
-            // Serial runs would add up to no more than the wall time.
-            #expect(busy > wall, "sum of job durations \(busy) s vs wall time \(wall) s")
             #expect(Set(jobs.compactMap(\.workerId)).count >= 2, "more than one worker process took part")
         }
     }
