@@ -16,8 +16,16 @@ public final class Worker: Service, Sendable {
         public var concurrency: Int = 4
         /// Only these components; nil for all. Default nil.
         public var components: [String]? = nil
-        /// Most jobs claimed by one statement. Default 10.
-        public var batchSize: Int = 10
+        /// Most jobs claimed by one statement; nil (the default) claims for every free slot at
+        /// once. Claims are the costly part of a turn, so fewer, fuller ones go furthest: in
+        /// bench/run 4 workers of concurrency 32 drained 7,600 jobs/s claiming 32 at a time and
+        /// 4,100 claiming 10 (bench/results, 2026-11-28).
+        public var batchSize: Int? = nil
+        /// The claim limit in effect: `batchSize`, or `concurrency` when it is nil.
+        public var claimBatch: Int { batchSize ?? concurrency }
+        /// How long a turn may wait for more free slots when fewer than a quarter of a claim
+        /// batch are free. Default 5 ms.
+        public var gatherWindow: Duration = .milliseconds(5)
         /// Fallback poll when no notification arrives. Default 2 s.
         public var pollInterval: Duration = .seconds(2)
         /// A running job's lease; renewed every third of it. Past it, the coordinator counts the
@@ -33,7 +41,7 @@ public final class Worker: Service, Sendable {
 
         public func validated() throws -> Configuration {
             guard (1...1000).contains(concurrency) else { throw BatonError(.invalidInput, "concurrency must be from 1 to 1000", field: "concurrency") }
-            guard (1...1000).contains(batchSize) else { throw BatonError(.invalidInput, "batch size must be from 1 to 1000", field: "batch-size") }
+            if let batchSize, !(1...1000).contains(batchSize) { throw BatonError(.invalidInput, "batch size must be from 1 to 1000", field: "batch-size") }
             guard leaseSeconds >= 3 else { throw BatonError(.invalidInput, "lease must be at least 3 seconds", field: "lease-seconds") }
             if let components, components.isEmpty { throw BatonError(.invalidInput, "components must name at least one component", field: "components") }
             return self
@@ -75,6 +83,8 @@ public final class Worker: Service, Sendable {
         var drainDeadline = ContinuousClock.now
         var lastHeartbeat = ContinuousClock.now
         var backoff = Duration.milliseconds(100)
+        var gatheringSince: ContinuousClock.Instant? = nil
+        let minTurn = max(1, configuration.claimBatch / 4)
         let heartbeatEvery = Duration.seconds(configuration.leaseSeconds / 3)
         let sink = EventBuffer(store: store, logger: logger)
         let workerId = configuration.workerId
@@ -99,7 +109,25 @@ public final class Worker: Service, Sendable {
                                 for control in running.values { control.stop(.shutdown) }
                             }
                             let free = draining ? 0 : configuration.concurrency - running.count + pending.count
-                            let limit = min(free, configuration.batchSize)
+                            let limit = min(free, configuration.claimBatch)
+                            // Fuller turns: with only a few slots free (outcomes trickling in, or
+                            // another worker's NOTIFY), wait up to `gatherWindow` for more to free
+                            // up, so one commit records and claims several jobs. Kills, shutdown
+                            // and an idle worker (all slots free) turn at once.
+                            if limit > 0 && limit < minTurn && mail.kills.isEmpty && !draining {
+                                let now = ContinuousClock.now
+                                let since = gatheringSince ?? now
+                                if now - since < configuration.gatherWindow {
+                                    if gatheringSince == nil {
+                                        gatheringSince = now
+                                        let window = configuration.gatherWindow
+                                        Task { try? await Task.sleep(for: window); mailbox.wake() }
+                                    }
+                                    await mailbox.wait()
+                                    continue
+                                }
+                            }
+                            gatheringSince = nil
                             var batch: [Job] = []
                             if !pending.isEmpty || limit > 0 {
                                 let outcomes = pending
@@ -127,7 +155,7 @@ public final class Worker: Service, Sendable {
                             backoff = .milliseconds(100)
                             if draining && running.isEmpty { return }
                             // A full batch with slots still free: there may be more to claim now.
-                            if batch.count == configuration.batchSize && running.count < configuration.concurrency { continue }
+                            if batch.count == configuration.claimBatch && running.count < configuration.concurrency { continue }
                             await mailbox.wait()
                         }
                     }

@@ -12,7 +12,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @OptionGroup var db: DatabaseOptions
     @Option(help: "Jobs run at once.") var concurrency: Int = 4
     @Option(help: "Only these components (comma-separated).") var components: String?
-    @Option(help: "Most jobs claimed by one statement.") var batchSize: Int = 10
+    @Option(help: "Most jobs claimed by one statement (default: as many as --concurrency, every free slot).") var batchSize: Int?
     @Option(help: "Lease of a running job in seconds, renewed by heartbeat every third of it.") var leaseSeconds: Double = 20
     @Option(help: "On SIGTERM, seconds running jobs get to finish before they are stopped.") var drainSeconds: Double = 30
     @Option(help: "Fallback poll interval in seconds when no notification arrives.") var pollSeconds: Double = 2
