@@ -8,6 +8,11 @@ import Synchronization
 /// shutdown request, plus a coalescing wake-up signal (many posts while the loop is busy make one).
 final class Mailbox: @unchecked Sendable {
     private let state = Mutex<(outcomes: [JobOutcome], kills: Set<Int64>, shutdown: Bool)>(([], [], false))
+    /// This worker's position among the worker ranks and their number (sql/007_wake_one.sql);
+    /// nil for a service without a rank (the coordinator) or before it is known.
+    private let rank = Mutex<(position: Int, count: Int)?>(nil)
+    /// How long a worker whose turn it is not waits before it looks at new jobs anyway.
+    static let fallbackDelay = Duration.milliseconds(25)
     private let continuation: AsyncStream<Void>.Continuation
     /// Only the claim loop waits, one call at a time.
     private var iterator: AsyncStream<Void>.Iterator
@@ -30,13 +35,38 @@ final class Mailbox: @unchecked Sendable {
         wake()
     }
 
-    /// A NOTIFY payload: `kill:ID,ID,...` names jobs to stop; anything else only wakes.
+    func setRank(position: Int, count: Int) {
+        rank.withLock { $0 = count > 0 ? (position, count) : nil }
+    }
+
+    /// A NOTIFY payload: `kill:ID,ID,...` names jobs to stop; `created:FIRST:COUNT` wakes at once
+    /// the workers whose turn it is (positions FIRST mod ranks .. + COUNT - 1) and the others
+    /// after `fallbackDelay`; anything else only wakes.
     func notified(_ payload: String) {
         if payload.hasPrefix("kill:") {
             let ids = payload.dropFirst(5).split(separator: ",").compactMap { Int64($0) }
             state.withLock { $0.kills.formUnion(ids) }
+        } else if payload.hasPrefix("created:"), let (position, count) = rank.withLock({ $0 }) {
+            let parts = payload.dropFirst(8).split(separator: ":")
+            if parts.count == 2, let first = Int64(parts[0]), let n = Int64(parts[1]),
+               !Mailbox.isFirstPick(position: position, ranks: count, firstJob: first, jobs: n) {
+                Task { [weak self] in
+                    try? await Task.sleep(for: Mailbox.fallbackDelay)
+                    self?.wake()
+                }
+                return
+            }
         }
         wake()
+    }
+
+    /// Whether the worker at `position` among `ranks` workers claims at once when `jobs` new
+    /// jobs starting at id `firstJob` arrive: positions firstJob mod ranks, and the next ones
+    /// round the circle, one per job; every worker when the jobs are as many as the workers.
+    static func isFirstPick(position: Int, ranks: Int, firstJob: Int64, jobs: Int64) -> Bool {
+        guard ranks > 0, jobs < Int64(ranks), position >= 0, position < ranks else { return true }
+        let offset = (Int64(position) - firstJob % Int64(ranks) + Int64(ranks)) % Int64(ranks)
+        return offset < jobs
     }
 
     func take() -> (outcomes: [JobOutcome], kills: Set<Int64>, shutdown: Bool) {
@@ -53,11 +83,11 @@ final class Mailbox: @unchecked Sendable {
 extension Mailbox {
     /// Runs `body` (a service's loop) with a mailbox woken by every NOTIFY on `baton_jobs` and by
     /// a `tick`, the fallback; graceful shutdown is posted to the mailbox. Returns when `body` does.
-    static func serve(store: Store, tick: Duration, logger: Logger, _ body: @escaping @Sendable (Mailbox) async -> Void) async {
+    static func serve(store: Store, tick: Duration, ranked: Bool = false, logger: Logger, _ body: @escaping @Sendable (Mailbox) async -> Void) async {
         let mailbox = Mailbox()
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
-                group.addTask { await listen(store: store, mailbox: mailbox, logger: logger) }
+                group.addTask { await listen(store: store, mailbox: mailbox, ranked: ranked, logger: logger) }
                 group.addTask {
                     while !Task.isCancelled {
                         try? await Task.sleep(for: tick)
@@ -73,13 +103,13 @@ extension Mailbox {
     }
 
     /// LISTEN on `baton_jobs` and turn each notification into a wake-up; reconnect with backoff.
-    private static func listen(store: Store, mailbox: Mailbox, logger: Logger) async {
+    private static func listen(store: Store, mailbox: Mailbox, ranked: Bool, logger: Logger) async {
         var backoff = Duration.milliseconds(100)
         while !Task.isCancelled {
             let started = ContinuousClock.now
             do {
                 // The first call comes once LISTEN is in place: it covers anything sent while not listening.
-                try await store.listenForJobs { mailbox.notified($0) }
+                try await store.listenForJobs(ranked: ranked, onRank: { mailbox.setRank(position: $0, count: $1) }) { mailbox.notified($0) }
             } catch {
                 if Task.isCancelled { return }
                 logger.warning("LISTEN connection lost; reconnecting", metadata: ["error": "\(String(reflecting: error).prefix(200))"])

@@ -34,6 +34,9 @@ public final class Worker: Service, Sendable {
         /// On SIGTERM, running jobs get this long to finish; then they are stopped and end error
         /// (reason worker-shutdown) or are queued again when they have automatic retries. Default 30 s.
         public var drainSeconds: Double = 30
+        /// Benchmark trace on standard output (`--trace`): `S JOB UNIXTIME` when a job's executor
+        /// starts, `T MS CLAIMED` for each turn that claimed (its round trip in milliseconds).
+        public var trace: TraceOutput? = nil
         /// Identifies this worker in `jobs.worker_id`. Default host-pid.
         public var workerId: String = Worker.defaultWorkerId()
 
@@ -69,7 +72,7 @@ public final class Worker: Service, Sendable {
     public func run() async throws {
         logger.info("worker started", metadata: ["baton.concurrency": "\(configuration.concurrency)"])
         let tick = min(configuration.pollInterval, .seconds(configuration.leaseSeconds / 3))
-        await Mailbox.serve(store: store, tick: tick, logger: logger) { mailbox in await self.claimLoop(mailbox) }
+        await Mailbox.serve(store: store, tick: tick, ranked: true, logger: logger) { mailbox in await self.claimLoop(mailbox) }
         logger.info("worker stopped")
     }
 
@@ -131,7 +134,12 @@ public final class Worker: Service, Sendable {
                             var batch: [Job] = []
                             if !pending.isEmpty || limit > 0 {
                                 let outcomes = pending
+                                let turnStarted = ContinuousClock.now
                                 let (accepted, claimedJobs) = try await session.turn(outcomes: outcomes, claimLimit: limit, components: configuration.components)
+                                if let trace = configuration.trace, limit > 0 {
+                                    let elapsed = ContinuousClock.now - turnStarted
+                                    trace.write("T \(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000) \(claimedJobs.count)")
+                                }
                                 for outcome in pending {
                                     running[outcome.id] = nil
                                     if !accepted.contains(outcome.id) {
@@ -173,6 +181,7 @@ public final class Worker: Service, Sendable {
         var logger = self.logger
         logger[metadataKey: "baton.job_id"] = "\(job.id)"
         logger.debug("job started", metadata: ["baton.component_id": "\(job.componentId)", "baton.config_id": "\(job.configId)"])
+        if let trace = configuration.trace { trace.write("S \(job.id) \(Date().timeIntervalSince1970)") }
         let events = sink.sink(for: job.id)
         let jobLogger = logger
         let outcome = await control.run(timeoutSeconds: job.timeoutSeconds, events: events) {
@@ -237,3 +246,22 @@ final class EventBuffer: Sendable {
     }
 }
 
+/// Lines written to standard output at once (unbuffered), for benchmarks that time a worker
+/// from outside: bench/bench.py reads `--trace`.
+public final class TraceOutput: Sendable {
+    private let lock = Mutex<Void>(())
+    public init() {}
+    public func write(_ line: String) {
+        lock.withLock { _ in
+            var bytes = Array((line + "\n").utf8)
+            var offset = 0
+            while offset < bytes.count {
+                let written = bytes.withUnsafeMutableBytes { buffer in
+                    Foundation.write(1, buffer.baseAddress! + offset, buffer.count - offset)
+                }
+                if written <= 0 { return }
+                offset += written
+            }
+        }
+    }
+}

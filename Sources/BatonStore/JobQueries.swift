@@ -204,27 +204,23 @@ public struct WorkerSession: Sendable {
     /// refused) and the jobs claimed.
     public func turn(outcomes: [JobOutcome], claimLimit: Int, components: [String]?) async throws -> (accepted: Set<Int64>, claimed: [Job]) {
         let (workerId, leaseSeconds, logger, connection) = (self.workerId, self.leaseSeconds, self.logger, self.connection)
-        do {
-            return try await connection.guarded { try await connection.withTransaction(logger: logger) { tx in
-                var accepted = Set<Int64>()
-                if !outcomes.isEmpty {
-                    let rows = try await tx.query("""
-                        SELECT * FROM finish_jobs(\(workerId), \(outcomes.map(\.id))::bigint[], \(outcomes.map { Int32($0.attempt) })::integer[],
-                                                  \(outcomes.map(\.status.rawValue))::job_status[], \(outcomes.map(\.result.jsonText))::jsonb[])
-                        """, logger: logger)
-                    for try await id in rows.decode(Int64.self) { accepted.insert(id) }
-                }
-                var claimed: [Job] = []
-                if claimLimit > 0 {
-                    let rows = try await tx.query("""
-                        SELECT \(unescaped: Store.jobColumns) FROM claim_jobs(\(workerId), \(Int32(claimLimit)), \(components)::text[], \(leaseSeconds), false)
-                        """, logger: logger)
-                    for try await row in rows { claimed.append(try Store.decodeJob(row)) }
-                }
-                return (accepted, claimed)
-            } }
-        } catch let error as PostgresTransactionError {
-            throw error.closureError ?? error.commitError ?? error.beginError ?? error
+        // One statement, one round trip, one transaction (sql/006_worker_turn.sql).
+        return try await connection.guarded {
+            let rows = try await connection.query("""
+                SELECT accepted, \(unescaped: Store.jobColumns) FROM (
+                    SELECT t.accepted, (t.job).* FROM worker_turn(
+                        \(workerId), \(outcomes.map(\.id))::bigint[], \(outcomes.map { Int32($0.attempt) })::integer[],
+                        \(outcomes.map(\.status.rawValue))::job_status[], \(outcomes.map(\.result.jsonText))::jsonb[],
+                        \(Int32(claimLimit)), \(components)::text[], \(leaseSeconds)) t) x
+                """, logger: logger)
+            var accepted = Set<Int64>()
+            var claimed: [Job] = []
+            for try await row in rows {
+                let r = row.makeRandomAccess()
+                if accepted.isEmpty { accepted.formUnion(try r["accepted"].decode([Int64].self)) }
+                if try r["id"].decode(Int64?.self) != nil { claimed.append(try Store.decodeJob(row)) }
+            }
+            return (accepted, claimed)
         }
     }
 
@@ -255,15 +251,44 @@ extension Store {
         }
     }
 
-    /// LISTENs on `baton_jobs` (payload `created`, `finished`, or `kill:ID,ID,...`) and calls
-    /// `onNotify` with each payload, and once with "" right after the LISTEN is in place, until
-    /// the connection fails.
-    public func listenForJobs(_ onNotify: @Sendable (String) -> Void) async throws {
+    /// LISTENs on `baton_jobs` (payload `created:FIRST_ID:COUNT`, `finished`, or
+    /// `kill:ID,ID,...`) and calls `onNotify` with each payload, and once with "" right after the
+    /// LISTEN is in place, until the connection fails. With `ranked`, the connection also holds a
+    /// worker rank (sql/007_wake_one.sql) and `onRank` gets this worker's position among the
+    /// ranks held and their number, at once and every `rankRefresh`.
+    public func listenForJobs(ranked: Bool = false, rankRefresh: Duration = .seconds(1),
+                              onRank: @escaping @Sendable (_ position: Int, _ count: Int) -> Void = { _, _ in },
+                              _ onNotify: @Sendable (String) -> Void) async throws {
+        let logger = self.logger
         try await client.withConnection { connection in
-            try await connection.listen(on: "baton_jobs") { notifications in
-                onNotify("")
-                for try await notification in notifications { onNotify(notification.payload) }
+            var rank: Int32? = nil
+            if ranked {
+                for try await value in try await connection.query("SELECT take_worker_rank()", logger: logger).decode(Int32?.self) { rank = value }
             }
+            do {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    if let rank {
+                        group.addTask {
+                            while !Task.isCancelled {
+                                var ranks: [Int32] = []
+                                for try await value in try await connection.query("SELECT worker_ranks()", logger: logger).decode([Int32].self) { ranks = value }
+                                if let position = ranks.firstIndex(of: rank) { onRank(position, ranks.count) }
+                                try await Task.sleep(for: rankRefresh)
+                            }
+                        }
+                    }
+                    try await connection.listen(on: "baton_jobs") { notifications in
+                        onNotify("")
+                        for try await notification in notifications { onNotify(notification.payload) }
+                    }
+                    group.cancelAll()
+                }
+            } catch {
+                // The pooled connection outlives this listener when it is still open: give the rank back.
+                if let rank, !connection.isClosed { _ = try? await connection.query("SELECT pg_advisory_unlock(1650553710, \(rank))", logger: logger) }
+                throw error
+            }
+            if let rank { _ = try? await connection.query("SELECT pg_advisory_unlock(1650553710, \(rank))", logger: logger) }
         }
     }
 

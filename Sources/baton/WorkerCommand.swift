@@ -17,6 +17,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "On SIGTERM, seconds running jobs get to finish before they are stopped.") var drainSeconds: Double = 30
     @Option(help: "Fallback poll interval in seconds when no notification arrives.") var pollSeconds: Double = 2
     @Option(help: "Worker id recorded on the jobs it runs (default host-pid).") var workerId: String?
+    @Flag(help: "Benchmark trace on stdout: 'S JOB UNIXTIME' when a job starts, 'T MS CLAIMED' per claiming turn.") var trace = false
 
     func run() async throws {
         var configuration = Worker.Configuration()
@@ -27,6 +28,7 @@ struct WorkerCommand: AsyncParsableCommand {
         configuration.pollInterval = .milliseconds(Int(pollSeconds * 1000))
         configuration.components = components.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
         if let workerId { configuration.workerId = workerId }
+        if trace { configuration.trace = TraceOutput() }
         let logger = db.logger("baton.worker", default: .info)
         let url = try db.url()
         try await reportingErrors {
