@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", exact: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
     ],
     targets: [
         .target(name: "BatonModel"),
@@ -36,13 +37,21 @@ let package = Package(
             ]
         ),
         .target(
+            name: "BatonHTTP",
+            dependencies: [
+                "BatonModel", "BatonStore", "BatonEngine",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "BatonTesting",
             dependencies: ["BatonModel", "BatonStore", "BatonEngine"]
         ),
         .executableTarget(
             name: "baton",
             dependencies: [
-                "BatonModel", "BatonStore", "BatonEngine",
+                "BatonModel", "BatonStore", "BatonEngine", "BatonHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -51,5 +60,6 @@ let package = Package(
         .testTarget(name: "BatonModelTests", dependencies: ["BatonModel"]),
         .testTarget(name: "BatonStoreTests", dependencies: ["BatonStore", "BatonTesting"]),
         .testTarget(name: "BatonEngineTests", dependencies: ["BatonEngine", "BatonTesting"]),
+        .testTarget(name: "BatonHTTPTests", dependencies: ["BatonHTTP", "BatonTesting", .product(name: "Yams", package: "Yams")]),
     ]
 )

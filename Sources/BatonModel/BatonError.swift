@@ -8,7 +8,10 @@ public struct BatonError: Error, Sendable, CustomStringConvertible {
         public static let conflict = Code(raw: "conflict")
         public static let unavailable = Code(raw: "unavailable")
         public static let environment = Code(raw: "environment")
+        public static let unauthorized = Code(raw: "unauthorized")
+        public static let forbidden = Code(raw: "forbidden")
         public var description: String { raw }
+        public var rawValue: String { raw }
     }
 
     public var code: Code

@@ -33,6 +33,10 @@ public struct Job: Sendable, Hashable {
     /// Automatic retries left to a failed attempt while `attempt <= retries`.
     public var retries: Int = 0
     public var delayedStartTime: Date? = nil
+    /// The token that created the job (an API call); nil from the CLI or the coordinator.
+    public var tokenId: Int64? = nil
+    /// The token the job acts as: an orchestration run and its tasks act as the orchestration's own token.
+    public var actingTokenId: Int64? = nil
 
     /// An orchestration run: the coordinator runs it, not a worker.
     public var isOrchestration: Bool { type == Job.orchestrationType }
@@ -91,6 +95,8 @@ public struct Job: Sendable, Hashable {
             "timeoutSeconds": timeoutSeconds.map { .number($0) } ?? .null,
             "retries": .number(Double(retries)),
             "delayedStartTime": delayedStartTime.map { .string(Job.formatTime($0)) } ?? .null,
+            "token": tokenId.map { ["id": .string(String($0))] } ?? .null,
+            "actingToken": actingTokenId.map { ["id": .string(String($0))] } ?? .null,
         ])
     }
 

@@ -12,6 +12,26 @@ public struct JobFilter: Sendable {
     public var ids: [Int64]?
     public var limit: Int = 100
     public var offset: Int = 0
+    public var createdFrom: Date? = nil
+    public var createdTo: Date? = nil
+    /// A run of this orchestration, or a task of one (trigger tokens read only these).
+    public var orchestrationId: String? = nil
+    public var sortBy: SortKey = .id
+    public var ascending = false
+
+    /// Columns jobs can be sorted by (Keboola's sortBy values).
+    public enum SortKey: String, Sendable, CaseIterable {
+        case id, createdTime, startTime, endTime, durationSeconds
+        var column: String {
+            switch self {
+            case .id: "id"
+            case .createdTime: "created_time"
+            case .startTime: "start_time"
+            case .endTime: "end_time"
+            case .durationSeconds: "duration_seconds"
+            }
+        }
+    }
 
     public init(projectId: String? = nil, statuses: [JobStatus] = [], componentId: String? = nil, configId: String? = nil,
                 parentRunId: String? = nil, ids: [Int64]? = nil, limit: Int = 100, offset: Int = 0) {
@@ -49,7 +69,8 @@ extension Store {
         component_id, config_id, mode, type, config_data::text AS config_data, parameters::text AS parameters,
         executor::text AS executor, created_time, start_time, end_time, duration_seconds, result::text AS result,
         waiting_reason, worker_id, attempt, orchestration_job_id, orchestration_task_id, orchestration_phase_id,
-        only_orchestration_task_ids, previous_job_id, timeout_seconds, retries, delayed_start_time
+        only_orchestration_task_ids, previous_job_id, timeout_seconds, retries, delayed_start_time,
+        token_id, acting_token_id
         """
 
     static func decodeJob(_ row: PostgresRow) throws -> Job {
@@ -85,6 +106,8 @@ extension Store {
         job.timeoutSeconds = try r["timeout_seconds"].decode(Double?.self)
         job.retries = Int(try r["retries"].decode(Int32.self))
         job.delayedStartTime = try r["delayed_start_time"].decode(Date?.self)
+        job.tokenId = try r["token_id"].decode(Int64?.self)
+        job.actingTokenId = try r["acting_token_id"].decode(Int64?.self)
         return job
     }
 
@@ -95,7 +118,8 @@ extension Store {
     /// Throws `.notFound` for an unknown configuration and `.invalidInput` for bad parameters.
     public func createJobs(projectId: String = "default", componentId: String, configId: String,
                            configData: JSONValue? = nil, mode: String = "run", count: Int = 1, timeoutSeconds: Double? = nil,
-                           retries: Int = 0, retryDelaySeconds: Double = 10, previousJobId: Int64? = nil) async throws -> [Job] {
+                           retries: Int = 0, retryDelaySeconds: Double = 10, previousJobId: Int64? = nil,
+                           tokenId: Int64? = nil) async throws -> [Job] {
         guard (0...100).contains(retries), (0...86_400).contains(retryDelaySeconds) else {
             throw BatonError(.invalidInput, "retries must be from 0 to 100 and the retry delay from 0 to 86400 seconds", field: "retries")
         }
@@ -126,12 +150,12 @@ extension Store {
                                  AND status IN ('created', 'waiting', 'processing', 'terminating')) AS behind
             )
             INSERT INTO jobs (project_id, component_id, config_id, mode, config_data, parameters, executor, status, waiting_reason, timeout_seconds,
-                              retries, retry_delay_seconds, previous_job_id)
+                              retries, retry_delay_seconds, previous_job_id, token_id)
             SELECT \(projectId), \(componentId), \(configId), \(mode), \(configData?.jsonText)::jsonb, \(parameters.jsonText)::jsonb, \(saved.executor.json.jsonText)::jsonb,
                    CASE WHEN queued.behind OR g > 1 THEN 'waiting'::job_status ELSE 'created'::job_status END,
                    CASE WHEN queued.behind OR g > 1 THEN 'configuration-lock' END,
                    coalesce(\(timeoutSeconds)::float8, (SELECT timeout_seconds FROM components WHERE project_id = \(projectId) AND id = \(componentId))),
-                   \(Int32(retries)), \(retryDelaySeconds), \(previousJobId)
+                   \(Int32(retries)), \(retryDelaySeconds), \(previousJobId), \(tokenId)
             FROM generate_series(1, \(count)) AS g, queued
             RETURNING \(unescaped: Store.jobColumns)
             """, logger: logger)
@@ -158,7 +182,14 @@ extension Store {
               AND (\(filter.configId)::text IS NULL OR config_id = \(filter.configId))
               AND (\(filter.parentRunId)::text IS NULL OR parent_run_id = \(filter.parentRunId))
               AND (\(filter.ids)::bigint[] IS NULL OR id = ANY (\(filter.ids)::bigint[]))
-            ORDER BY id DESC LIMIT \(filter.limit) OFFSET \(filter.offset)
+              AND (\(filter.createdFrom)::timestamptz IS NULL OR created_time >= \(filter.createdFrom))
+              AND (\(filter.createdTo)::timestamptz IS NULL OR created_time < \(filter.createdTo))
+              AND (\(filter.orchestrationId)::text IS NULL
+                   OR (component_id = 'keboola.orchestrator' AND config_id = \(filter.orchestrationId))
+                   OR orchestration_job_id IN (SELECT o.id FROM jobs o WHERE o.project_id = jobs.project_id
+                                                 AND o.component_id = 'keboola.orchestrator' AND o.config_id = \(filter.orchestrationId)))
+            ORDER BY \(unescaped: filter.sortBy.column) \(unescaped: filter.ascending ? "ASC" : "DESC") NULLS LAST, id \(unescaped: filter.ascending ? "ASC" : "DESC")
+            LIMIT \(filter.limit) OFFSET \(filter.offset)
             """, logger: logger)
         var jobs: [Job] = []
         for try await row in rows { jobs.append(try Store.decodeJob(row)) }

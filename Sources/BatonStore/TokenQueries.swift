@@ -1,0 +1,89 @@
+import BatonModel
+import Foundation
+import PostgresNIO
+
+extension Store {
+    /// Creates a project (`baton projects create`); it gets the orchestrator component like every project.
+    public func createProject(id: String, name: String?, maxParallelJobs: Int) async throws {
+        guard id.range(of: #"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"#, options: .regularExpression) != nil else {
+            throw BatonError(.invalidInput, "project id '\(id)' must be 1 to 100 letters, digits, '.', '_' or '-', starting with a letter or digit", field: "id")
+        }
+        guard maxParallelJobs > 0 else { throw BatonError(.invalidInput, "max parallel jobs must be at least 1", field: "max-parallel-jobs") }
+        var created = false
+        for try await _ in try await client.query("""
+            INSERT INTO projects (id, name, max_parallel_jobs) VALUES (\(id), \(name ?? id), \(Int32(maxParallelJobs)))
+            ON CONFLICT (id) DO NOTHING RETURNING id
+            """, logger: logger) { created = true }
+        guard created else { throw BatonError(.conflict, "project '\(id)' already exists", field: "id") }
+    }
+
+    /// Creates a token and returns it with its secret (shown once; only its SHA-256 is stored).
+    public func createToken(projectId: String, scope: TokenScope, description: String) async throws -> (Token, String) {
+        guard try await projectIds().contains(projectId) else {
+            throw BatonError(.notFound, "no project '\(projectId)': create it first ('baton projects create \(projectId)')", field: "project")
+        }
+        if case .orchestration = scope {
+            throw BatonError(.invalidInput, "orchestration tokens are made with their orchestration", field: "scope")
+        }
+        if let orchestrationId = scope.orchestrationId,
+           try await configuration(projectId: projectId, componentId: ExecutorSpec.orchestratorComponentId, configId: orchestrationId) == nil {
+            throw BatonError(.notFound, "no orchestration '\(orchestrationId)' in project '\(projectId)'", field: "scope")
+        }
+        let secret = Token.newSecret()
+        let rows = try await client.query("""
+            INSERT INTO tokens (project_id, scope, orchestration_id, description, secret_sha256)
+            VALUES (\(projectId), \(scope.column), \(scope.orchestrationId), \(description), sha256(convert_to(\(secret), 'UTF8')))
+            RETURNING id
+            """, logger: logger)
+        for try await id in rows.decode(Int64.self) {
+            return (Token(id: id, projectId: projectId, scope: scope, description: description), secret)
+        }
+        throw BatonError(.unavailable, "the token was not created")
+    }
+
+    /// The token with this secret, or nil.
+    public func token(secret: String) async throws -> Token? {
+        let rows = try await client.query("""
+            SELECT id, project_id, scope, orchestration_id, description FROM tokens
+            WHERE secret_sha256 = sha256(convert_to(\(secret), 'UTF8'))
+            """, logger: logger)
+        for try await (id, project, scope, orchestration, description) in rows.decode((Int64, String, String, String?, String).self) {
+            guard let scope = TokenScope(scope: scope, orchestrationId: orchestration) else { return nil }
+            return Token(id: id, projectId: project, scope: scope, description: description)
+        }
+        return nil
+    }
+
+    /// The orchestrations of a project: id, name and definition, by id.
+    public func orchestrations(projectId: String) async throws -> [(id: String, name: String, definition: JSONValue, updated: Date)] {
+        let rows = try await client.query("""
+            SELECT id, name, parameters::text, updated_time FROM configurations
+            WHERE project_id = \(projectId) AND component_id = \(ExecutorSpec.orchestratorComponentId) ORDER BY id
+            """, logger: logger)
+        var out: [(id: String, name: String, definition: JSONValue, updated: Date)] = []
+        for try await (id, name, text, updated) in rows.decode((String, String, String, Date).self) {
+            out.append((id, name, (try? JSONValue.parse(text)) ?? .null, updated))
+        }
+        return out
+    }
+}
+
+extension Store {
+    /// The components of a project, by id.
+    public func components(projectId: String) async throws -> [(id: String, executor: JSONValue)] {
+        let rows = try await client.query("SELECT id, executor::text FROM components WHERE project_id = \(projectId) ORDER BY id", logger: logger)
+        var out: [(id: String, executor: JSONValue)] = []
+        for try await (id, text) in rows.decode((String, String).self) { out.append((id, (try? JSONValue.parse(text)) ?? .null)) }
+        return out
+    }
+
+    /// The configurations of a component, by id.
+    public func configurations(projectId: String, componentId: String) async throws -> [(id: String, name: String, parameters: JSONValue)] {
+        let rows = try await client.query("""
+            SELECT id, name, parameters::text FROM configurations WHERE project_id = \(projectId) AND component_id = \(componentId) ORDER BY id
+            """, logger: logger)
+        var out: [(id: String, name: String, parameters: JSONValue)] = []
+        for try await (id, name, text) in rows.decode((String, String, String).self) { out.append((id, name, (try? JSONValue.parse(text)) ?? .null)) }
+        return out
+    }
+}
