@@ -43,6 +43,7 @@ public final class Coordinator: Service, Sendable {
     }
 
     public func run() async throws {
+        await store.poolStarted()
         await Mailbox.serve(store: store, tick: configuration.tickInterval, logger: logger) { mailbox in await self.lead(mailbox) }
         logger.info("coordinator stopped")
     }

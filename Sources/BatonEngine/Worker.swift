@@ -70,6 +70,7 @@ public final class Worker: Service, Sendable {
     }
 
     public func run() async throws {
+        await store.poolStarted()
         logger.info("worker started", metadata: ["baton.concurrency": "\(configuration.concurrency)"])
         let tick = min(configuration.pollInterval, .seconds(configuration.leaseSeconds / 3))
         await Mailbox.serve(store: store, tick: tick, ranked: true, logger: logger) { mailbox in await self.claimLoop(mailbox) }

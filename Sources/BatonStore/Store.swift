@@ -2,6 +2,7 @@ import BatonModel
 import Foundation
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// The PostgreSQL layer: a connection pool and every query Baton runs.
 ///
@@ -10,6 +11,25 @@ public final class Store: Sendable {
     public let client: PostgresClient
     public let logger: Logger
     public let url: String
+    private let running = Synchronization.Atomic<Bool>(false)
+
+    /// Runs the pool (what `client.run()` does), noting that it has started: services that
+    /// share the `ServiceGroup` wait for it with `poolStarted()` before their first query, so
+    /// none leases a connection before the pool runs (postgres-nio warns about that).
+    public func runPool() async {
+        running.store(true, ordering: .sequentiallyConsistent)
+        await client.run()
+    }
+
+    /// Returns once `runPool()` has been entered, or after 2 s when the pool runs some other
+    /// way (`client.run()` called directly).
+    public func poolStarted() async {
+        let deadline = ContinuousClock.now + .seconds(2)
+        while !running.load(ordering: .sequentiallyConsistent) && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+        await Task.yield()
+    }
 
     public init(url: String, logger: Logger, maxConnections: Int = 8) throws {
         var configuration = try DatabaseURL.configuration(url)
@@ -29,9 +49,9 @@ public final class Store: Sendable {
         try await checkReachable(url: url, logger: logger, timeout: connectTimeout)
         let store = try Store(url: url, logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await store.client.run() }
+            group.addTask { await store.runPool() }
             defer { group.cancelAll() }
-            await Task.yield() // let the pool start before the first lease
+            await store.poolStarted() // the pool runs before the first lease
             do {
                 return try await body(store)
             } catch let error as PSQLError {

@@ -44,10 +44,16 @@ struct WorkerCommand: AsyncParsableCommand {
 func runUntilSignalled(_ service: some Service, store: Store, logger: Logger) async throws {
     let group = ServiceGroup(configuration: .init(
         services: [
-            .init(service: store.client),
+            .init(service: PoolService(store: store)),
             .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup),
         ],
         gracefulShutdownSignals: [.sigterm, .sigint],
         logger: logger))
     try await group.run()
+}
+
+/// The store's connection pool as a service that notes when it has started (`Store.poolStarted`).
+struct PoolService: Service {
+    let store: Store
+    func run() async throws { await store.runPool() }
 }

@@ -44,6 +44,35 @@ struct CLITests {
         #expect(components.output.contains("unknown component 'ok'"))
     }
 
+    @Test("projects create and tokens create: the secret is printed once and only its SHA-256 is stored; bad scope and unknown project are refused")
+    func tokens() async throws {
+        let url = try await TestPostgres.shared.makeDatabase("clitokens")
+        #expect(try BatonProcess.run(["projects", "create", "acme", "--name", "Acme"], databaseURL: url).status == 0)
+        let again = try BatonProcess.run(["projects", "create", "acme"], databaseURL: url)
+        #expect(again.status != 0 && again.output.contains("project 'acme' already exists"))
+        let made = try BatonProcess.run(["tokens", "create", "--project", "acme", "--scope", "read", "--description", "dashboards", "--json"], databaseURL: url)
+        #expect(made.status == 0, "\(made.output)")
+        let token = try JSONValue.parse(made.output)
+        guard case .object(let object) = token, case .string(let secret)? = object["secret"] else {
+            Issue.record("no secret in \(made.output)"); return
+        }
+        #expect(secret.hasPrefix("baton_") && secret.count == 46)
+        #expect(object["scope"] == "read" && object["projectId"] == "acme")
+        try await Store.withStore(url: url, logger: TestPostgres.shared.logger) { store in
+            var stored: [String] = []
+            for try await text in try await store.client.query("SELECT encode(secret_sha256, 'hex') || description FROM tokens WHERE project_id = 'acme'").decode(String.self) { stored.append(text) }
+            #expect(stored.count == 1 && !stored[0].contains(secret), "the secret itself is not stored")
+            #expect(try await store.token(secret: secret)?.description == "dashboards")
+            #expect(try await store.token(secret: secret + "x") == nil)
+        }
+        let badScope = try BatonProcess.run(["tokens", "create", "--project", "acme", "--scope", "owner"], databaseURL: url)
+        #expect(badScope.status == 2 && badScope.output.contains("scope must be admin, read or trigger:ORCHESTRATION_ID"))
+        let noProject = try BatonProcess.run(["tokens", "create", "--project", "nope"], databaseURL: url)
+        #expect(noProject.status != 0 && noProject.output.contains("no project 'nope'"))
+        let noOrchestration = try BatonProcess.run(["tokens", "create", "--project", "acme", "--scope", "trigger:missing"], databaseURL: url)
+        #expect(noOrchestration.status != 0 && noOrchestration.output.contains("no orchestration 'missing'"))
+    }
+
     @Test("jobs create for an unknown configuration is refused with a clear message")
     func unknownConfiguration() async throws {
         let url = try await TestPostgres.shared.makeDatabase("clijob")
