@@ -65,6 +65,7 @@ public struct API: Sendable {
         route(router, .put, "/v1/components/:component", putComponent)
         route(router, .get, "/v1/components/:component/configurations", listConfigurations)
         route(router, .put, "/v1/components/:component/configurations/:id", putConfiguration)
+        Console(api: self).add(to: router)
         return router
     }
 
