@@ -105,6 +105,10 @@ public struct API: Sendable {
         let api = self
         router.on(path, method: method) { request, context -> Response in
             do {
+                // PostgreSQL's text holds no NUL character: refuse it here, as bad input.
+                if request.uri.description.contains("%00") || request.uri.description.contains("\u{0}") {
+                    throw BatonError(.invalidInput, "the URL may not contain the NUL character (%00)", field: "url")
+                }
                 let token = try await api.authenticate(request)
                 try api.authorize(token, method: method, path: context.endpointPath ?? request.uri.path, parameters: context.parameters)
                 var body: JSONValue? = nil
@@ -114,6 +118,9 @@ public struct API: Sendable {
                     if !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
                         do { body = try JSONValue.parse(text) } catch {
                             throw BatonError(.invalidInput, "the request body is not valid JSON", field: "body")
+                        }
+                        if let body, containsNUL(body) {
+                            throw BatonError(.invalidInput, "strings in the body may not contain the NUL character (\\u0000)", field: "body")
                         }
                     }
                 }
@@ -432,6 +439,16 @@ public struct API: Sendable {
             default: throw BatonError(.invalidInput, "\(field) must be an array of task ids", field: field)
             }
         }
+    }
+}
+
+/// Whether a string or key anywhere in `value` holds U+0000, which PostgreSQL cannot store.
+func containsNUL(_ value: JSONValue) -> Bool {
+    switch value {
+    case .string(let text): return text.unicodeScalars.contains("\u{0}")
+    case .array(let items): return items.contains(where: containsNUL)
+    case .object(let object): return object.contains { $0.key.unicodeScalars.contains("\u{0}") || containsNUL($0.value) }
+    default: return false
     }
 }
 

@@ -210,7 +210,10 @@ struct APITests {
         let badOrchestration = try await api.call("PUT", "/v1/orchestrations/broken", token: admin,
                                                   body: ["phases": [["id": "1", "name": "P"]], "tasks": [["id": "x", "name": "X", "phase": "9", "task": ["componentId": "quick", "configId": "one"]]]])
         #expect(badOrchestration.status == 400, "\(badOrchestration.text)")
-        for reply in [noComponent, badJSON, unknown, badTask, badOrchestration] {
+        let nul = try await api.call("PUT", "/v1/components/quick/configurations/one", token: admin, body: ["parameters": ["a": "x\u{0}y"]])
+        #expect(nul.status == 400 && nul.field == "body", "PostgreSQL cannot store U+0000: \(nul.text)")
+        #expect(try await api.call("GET", "/v1/jobs?config=a%00b", token: admin).field == "url")
+        for reply in [noComponent, badJSON, unknown, badTask, badOrchestration, nul] {
             #expect(!reply.text.contains("SQLSTATE") && !reply.text.lowercased().contains("postgres"))
         }
         // Filters and paging work together.
