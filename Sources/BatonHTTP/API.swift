@@ -5,6 +5,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import Synchronization
 
 /// The HTTP API (`baton api`): Keboola's Queue API field names under `/v1`, token auth, JSON
 /// errors `{error, code, field?}`. Every route is listed in `routes` and described in
@@ -28,10 +29,13 @@ public struct API: Sendable {
         ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/openapi.yaml"),
         ("POST", "/v1/jobs"), ("GET", "/v1/jobs"), ("GET", "/v1/jobs/{id}"), ("POST", "/v1/jobs/{id}/kill"),
         ("GET", "/v1/jobs/{id}/events"), ("GET", "/v1/jobs/{id}/retry-plan"), ("POST", "/v1/jobs/{id}/retry"),
-        ("GET", "/v1/orchestrations"), ("GET", "/v1/orchestrations/{id}"), ("PUT", "/v1/orchestrations/{id}"),
+        ("GET", "/metrics"),
+        ("GET", "/v1/orchestrations"), ("GET", "/v1/orchestrations/{id}"), ("PUT", "/v1/orchestrations/{id}"), ("DELETE", "/v1/orchestrations/{id}"),
         ("GET", "/v1/orchestrations/{id}/plan"), ("POST", "/v1/orchestrations/{id}/jobs"),
-        ("GET", "/v1/components"), ("PUT", "/v1/components/{component}"),
-        ("GET", "/v1/components/{component}/configurations"), ("PUT", "/v1/components/{component}/configurations/{id}"),
+        ("GET", "/v1/components"), ("GET", "/v1/components/{component}"), ("PUT", "/v1/components/{component}"),
+        ("DELETE", "/v1/components/{component}"),
+        ("GET", "/v1/components/{component}/configurations"), ("GET", "/v1/components/{component}/configurations/{id}"),
+        ("PUT", "/v1/components/{component}/configurations/{id}"), ("DELETE", "/v1/components/{component}/configurations/{id}"),
     ]
 
     public func router() -> Router<BasicRequestContext> {
@@ -44,6 +48,26 @@ public struct API: Sendable {
             } catch {
                 return json(.serviceUnavailable, ["error": "the database is unreachable", "code": "unavailable"])
             }
+        }
+        router.get("/metrics") { _, _ in
+            // Prometheus text: unfinished jobs by project, status and waiting reason, and the
+            // requests this process answered.
+            var lines = ["# HELP baton_jobs Unfinished jobs by project, status and waiting reason.", "# TYPE baton_jobs gauge"]
+            do {
+                for row in try await store.queueDepth() {
+                    lines.append("baton_jobs{project=\"\(prometheusEscape(row.projectId))\",status=\"\(row.status)\",reason=\"\(row.reason ?? "")\"} \(row.count)")
+                }
+                lines.append("# HELP baton_database_up Whether the database answered this scrape.")
+                lines.append("# TYPE baton_database_up gauge")
+                lines.append("baton_database_up 1")
+            } catch {
+                lines = ["# HELP baton_database_up Whether the database answered this scrape.", "# TYPE baton_database_up gauge", "baton_database_up 0"]
+            }
+            lines.append("# HELP baton_api_requests_total Requests answered by this API process, by status class.")
+            lines.append("# TYPE baton_api_requests_total counter")
+            for (status, count) in RequestCounter.shared.snapshot() { lines.append("baton_api_requests_total{code=\"\(status)\"} \(count)") }
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(string: lines.joined(separator: "\n") + "\n")))
         }
         router.get("/openapi.yaml") { _, _ in
             guard let openAPI else { return json(.notFound, ["error": "openapi.yaml was not found next to the binary or in the working directory", "code": "notFound"]) }
@@ -59,12 +83,17 @@ public struct API: Sendable {
         route(router, .get, "/v1/orchestrations", listOrchestrations)
         route(router, .get, "/v1/orchestrations/:id", getOrchestration)
         route(router, .put, "/v1/orchestrations/:id", putOrchestration)
+        route(router, .delete, "/v1/orchestrations/:id", deleteOrchestration)
         route(router, .get, "/v1/orchestrations/:id/plan", plan)
         route(router, .post, "/v1/orchestrations/:id/jobs", runOrchestration)
         route(router, .get, "/v1/components", listComponents)
+        route(router, .get, "/v1/components/:component", getComponent)
         route(router, .put, "/v1/components/:component", putComponent)
+        route(router, .delete, "/v1/components/:component", deleteComponent)
         route(router, .get, "/v1/components/:component/configurations", listConfigurations)
+        route(router, .get, "/v1/components/:component/configurations/:id", getConfiguration)
         route(router, .put, "/v1/components/:component/configurations/:id", putConfiguration)
+        route(router, .delete, "/v1/components/:component/configurations/:id", deleteConfiguration)
         Console(api: self).add(to: router)
         return router
     }
@@ -125,6 +154,7 @@ public struct API: Sendable {
                     }
                 }
                 let (status, value) = try await handler(Call(request: request, parameters: context.parameters, token: token, body: body))
+                RequestCounter.shared.count(status.code)
                 return json(status, value)
             } catch let error as BatonError {
                 return api.errorResponse(error)
@@ -141,6 +171,12 @@ public struct API: Sendable {
     }
 
     func errorResponse(_ error: BatonError) -> Response {
+        let response = errorResponseBody(error)
+        RequestCounter.shared.count(response.status.code)
+        return response
+    }
+
+    func errorResponseBody(_ error: BatonError) -> Response {
         let status: HTTPResponse.Status = switch error.code {
         case .invalidInput: .badRequest
         case .notFound: .notFound
@@ -395,6 +431,49 @@ public struct API: Sendable {
         return (.ok, .object(document.filter { $0.key != "kind" }))
     }
 
+    func getComponent(_ call: Call) async throws -> (HTTPResponse.Status, JSONValue) {
+        let id = try call.path("component")
+        guard let component = try await store.components(projectId: call.token.projectId).first(where: { $0.id == id }) else {
+            throw BatonError(.notFound, "no component '\(id)'", field: "component")
+        }
+        return (.ok, ["id": .string(component.id), "executor": component.executor])
+    }
+
+    func deleteComponent(_ call: Call) async throws -> (HTTPResponse.Status, JSONValue) {
+        let id = try call.path("component")
+        guard try await store.deleteComponent(projectId: call.token.projectId, componentId: id) else {
+            throw BatonError(.notFound, "no component '\(id)'", field: "component")
+        }
+        return (.ok, ["id": .string(id), "deleted": true])
+    }
+
+    func getConfiguration(_ call: Call) async throws -> (HTTPResponse.Status, JSONValue) {
+        let component = try call.path("component"), id = try call.path("id")
+        guard let configuration = try await store.configurations(projectId: call.token.projectId, componentId: component).first(where: { $0.id == id }) else {
+            throw BatonError(.notFound, "no configuration '\(id)' of component '\(component)'", field: "id")
+        }
+        return (.ok, ["id": .string(id), "componentId": .string(component), "name": .string(configuration.name), "parameters": configuration.parameters])
+    }
+
+    func deleteConfiguration(_ call: Call) async throws -> (HTTPResponse.Status, JSONValue) {
+        let component = try call.path("component"), id = try call.path("id")
+        guard component != ExecutorSpec.orchestratorComponentId else {
+            throw BatonError(.invalidInput, "'\(id)' is an orchestration: DELETE /v1/orchestrations/\(id)", field: "component")
+        }
+        guard try await store.deleteConfiguration(projectId: call.token.projectId, componentId: component, configId: id) else {
+            throw BatonError(.notFound, "no configuration '\(id)' of component '\(component)'", field: "id")
+        }
+        return (.ok, ["id": .string(id), "componentId": .string(component), "deleted": true])
+    }
+
+    func deleteOrchestration(_ call: Call) async throws -> (HTTPResponse.Status, JSONValue) {
+        let id = try call.path("id")
+        guard try await store.deleteConfiguration(projectId: call.token.projectId, componentId: ExecutorSpec.orchestratorComponentId, configId: id) else {
+            throw BatonError(.notFound, "no orchestration '\(id)'", field: "id")
+        }
+        return (.ok, ["id": .string(id), "deleted": true])
+    }
+
     func listConfigurations(_ call: Call) async throws -> (HTTPResponse.Status, JSONValue) {
         let component = try call.path("component")
         return (.ok, .array(try await store.configurations(projectId: call.token.projectId, componentId: component).map {
@@ -440,6 +519,18 @@ public struct API: Sendable {
             }
         }
     }
+}
+
+/// Requests answered, by HTTP status code, for /metrics.
+final class RequestCounter: Sendable {
+    static let shared = RequestCounter()
+    private let counts = Mutex<[Int: Int]>([:])
+    func count(_ code: Int) { counts.withLock { $0[code, default: 0] += 1 } }
+    func snapshot() -> [(Int, Int)] { counts.withLock { $0.sorted { $0.key < $1.key } } }
+}
+
+func prometheusEscape(_ text: String) -> String {
+    text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
 }
 
 /// Whether a string or key anywhere in `value` holds U+0000, which PostgreSQL cannot store.

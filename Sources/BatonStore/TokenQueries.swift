@@ -87,3 +87,89 @@ extension Store {
         return out
     }
 }
+
+extension Store {
+    /// Deletes a configuration (an orchestration is a configuration of keboola.orchestrator, and
+    /// its own and trigger tokens go with it). Refused while it has jobs (they keep their
+    /// configuration) or an orchestration's task uses it. Returns false when there was none.
+    public func deleteConfiguration(projectId: String, componentId: String, configId: String) async throws -> Bool {
+        let logger = self.logger
+        return try await transaction { tx in
+            // Lock the row first, so no job is created for it while we check.
+            var exists = false
+            for try await _ in try await tx.query("""
+                SELECT 1 FROM configurations WHERE project_id = \(projectId) AND component_id = \(componentId) AND id = \(configId) FOR UPDATE
+                """, logger: logger) { exists = true }
+            guard exists else { return false }
+            // Jobs keep their configuration (a foreign key): one with history stays until its jobs are gone.
+            for try await (unfinished, all) in try await tx.query("""
+                SELECT count(*) FILTER (WHERE status IN ('created', 'waiting', 'processing', 'terminating'))::int, count(*)::int
+                FROM jobs WHERE project_id = \(projectId) AND component_id = \(componentId) AND config_id = \(configId)
+                """, logger: logger).decode((Int32, Int32).self) where all > 0 {
+                if unfinished > 0 {
+                    throw BatonError(.conflict, "'\(configId)' has \(unfinished) unfinished job(s): kill them or wait for them first", field: "id")
+                }
+                throw BatonError(.conflict, "'\(configId)' has \(all) job(s) in its history, which keep their configuration: it can be deleted once they are pruned", field: "id")
+            }
+            for try await orchestration in try await tx.query("""
+                SELECT o.id FROM configurations o, jsonb_array_elements(coalesce(o.parameters->'tasks', '[]')) t
+                WHERE o.project_id = \(projectId) AND o.component_id = 'keboola.orchestrator'
+                  AND t->'task'->>'componentId' = \(componentId) AND t->'task'->>'configId' = \(configId)
+                LIMIT 1
+                """, logger: logger).decode(String.self) {
+                throw BatonError(.conflict, "orchestration '\(orchestration)' has a task that runs '\(configId)': change the orchestration first", field: "id")
+            }
+            if componentId == ExecutorSpec.orchestratorComponentId {
+                try await tx.query("DELETE FROM tokens WHERE project_id = \(projectId) AND orchestration_id = \(configId)", logger: logger)
+            }
+            try await tx.query("""
+                DELETE FROM configurations WHERE project_id = \(projectId) AND component_id = \(componentId) AND id = \(configId)
+                """, logger: logger)
+            return true
+        }
+    }
+
+    /// Deletes a component without configurations. Returns false when there was none.
+    public func deleteComponent(projectId: String, componentId: String) async throws -> Bool {
+        guard componentId != ExecutorSpec.orchestratorComponentId else {
+            throw BatonError(.invalidInput, "the orchestrator component belongs to every project and cannot be deleted", field: "component")
+        }
+        let logger = self.logger
+        return try await transaction { tx in
+            var exists = false
+            for try await _ in try await tx.query("SELECT 1 FROM components WHERE project_id = \(projectId) AND id = \(componentId) FOR UPDATE", logger: logger) { exists = true }
+            guard exists else { return false }
+            for try await n in try await tx.query("""
+                SELECT count(*)::int FROM configurations WHERE project_id = \(projectId) AND component_id = \(componentId)
+                """, logger: logger).decode(Int32.self) where n > 0 {
+                throw BatonError(.conflict, "component '\(componentId)' has \(n) configuration(s): delete them first", field: "component")
+            }
+            try await tx.query("DELETE FROM components WHERE project_id = \(projectId) AND id = \(componentId)", logger: logger)
+            return true
+        }
+    }
+
+    /// A transaction whose own errors (BatonError) come out as they are, not wrapped.
+    func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await client.withTransaction(logger: logger) { try await body($0) }
+        } catch let error as PostgresTransactionError {
+            if let inner = error.closureError as? BatonError { throw inner }
+            throw error
+        }
+    }
+
+    /// Jobs by status (and, for waiting ones, reason), for /metrics.
+    public func queueDepth() async throws -> [(projectId: String, status: String, reason: String?, count: Int)] {
+        let rows = try await client.query("""
+            SELECT project_id, status::text, waiting_reason, count(*)::bigint FROM jobs
+            WHERE status IN ('created', 'waiting', 'processing', 'terminating')
+            GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+            """, logger: logger)
+        var out: [(projectId: String, status: String, reason: String?, count: Int)] = []
+        for try await (project, status, reason, count) in rows.decode((String, String, String?, Int64).self) {
+            out.append((project, status, reason, Int(count)))
+        }
+        return out
+    }
+}

@@ -25,7 +25,7 @@ struct WakeTests {
         #expect(picks == [0, 1, 2, 3, 0, 1, 2, 3])
     }
 
-    @Test("single jobs created one at a time spread over idle workers, and each starts within a second")
+    @Test("single jobs created one at a time spread over idle workers, and each starts long before any poll")
     func spread() async throws {
         let url = try await TestPostgres.shared.makeDatabase("spread")
         try await Store.withStore(url: url, logger: logger) { store in
@@ -49,7 +49,8 @@ struct WakeTests {
             }
             for job in jobs {
                 #expect(job.status == .success)
-                #expect(job.startTime!.timeIntervalSince(job.createdTime) < 1, "job \(job.id) waited \(job.startTime!.timeIntervalSince(job.createdTime)) s")
+                // The poll is 100 s away: a start within 10 s came from NOTIFY (usually a few ms; the bound allows a loaded machine).
+                #expect(job.startTime!.timeIntervalSince(job.createdTime) < 10, "job \(job.id) waited \(job.startTime!.timeIntervalSince(job.createdTime)) s")
             }
             #expect(Set(jobs.compactMap(\.workerId)).count == 3, "workers: \(jobs.compactMap(\.workerId))")
         }
@@ -77,11 +78,13 @@ struct WakeTests {
             // The first worker drains: it finishes its job and claims nothing more. Only the
             // finish's NOTIFY can start the queued job on the second worker.
             kill(first.process.processIdentifier, SIGTERM)
-            let done = try await store.waitForFinal([running.id, queued.id], timeout: 20)
+            let done = try await store.waitForFinal([running.id, queued.id], timeout: 60)
             let byId = Dictionary(uniqueKeysWithValues: done.map { ($0.id, $0) })
             #expect(byId[running.id]?.status == .success && byId[queued.id]?.status == .success)
             let gap = byId[queued.id]!.startTime!.timeIntervalSince(byId[running.id]!.endTime!)
-            #expect(gap >= 0 && gap < 3, "the queued job started \(gap) s after the first ended")
+            // The second worker's fallback poll is 100 s away (a third of the 300 s lease): anything
+            // well under that came from the finish's NOTIFY. (Usually milliseconds; the bound allows a loaded CI machine.)
+            #expect(gap >= 0 && gap < 30, "the queued job started \(gap) s after the first ended")
             #expect(byId[queued.id]?.workerId != byId[running.id]?.workerId)
         }
     }

@@ -223,6 +223,42 @@ struct APITests {
         #expect(ids.count == 2 && ids == ids.sorted())
     }
 
+    @Test("components, configurations and orchestrations: put, get, delete; deletes refused while something depends on them; /metrics counts jobs")
+    func crudAndMetrics() async throws {
+        let (url, secrets, _) = try await setUp("apicrud")
+        let api = try await LiveAPI(databaseURL: url)
+        let admin = secrets["a admin"]
+        #expect(try await api.call("PUT", "/v1/components/echo", token: admin, body: ["executor": ["type": "noop"]]).status == 200)
+        #expect(try await api.call("GET", "/v1/components/echo", token: admin).body["executor"]?["type"]?.string == "noop")
+        #expect(try await api.call("PUT", "/v1/components/echo/configurations/c1", token: admin, body: ["name": "C1", "parameters": ["k": "v"]]).status == 200)
+        #expect(try await api.call("GET", "/v1/components/echo/configurations/c1", token: admin).body["parameters"]?["k"]?.string == "v")
+        let busy = try await api.call("DELETE", "/v1/components/echo", token: admin)
+        #expect(busy.status == 409 && busy.error?.contains("has 1 configuration") == true)
+        // A job keeps its configuration, unfinished or in history; so does an orchestration task that runs it.
+        let job = try await api.call("POST", "/v1/jobs", token: admin, body: ["component": "echo", "config": "c1"])
+        let queued = try await api.call("DELETE", "/v1/components/echo/configurations/c1", token: admin)
+        #expect(queued.status == 409 && queued.error?.contains("unfinished") == true)
+        #expect(try await api.call("DELETE", "/v1/components/quick/configurations/one", token: admin).error?.contains("orchestration") == true)
+        let metrics = try await api.call("GET", "/metrics")
+        #expect(metrics.status == 200 && metrics.text.contains("baton_jobs{project=\"a\",status=\"created\",reason=\"\"} 1"), "\(metrics.text)")
+        #expect(metrics.text.contains("baton_api_requests_total{code=\"409\"}"))
+        _ = try await api.call("POST", "/v1/jobs/\(job.body["id"]!.string!)/kill", token: admin)
+        let history = try await api.call("DELETE", "/v1/components/echo/configurations/c1", token: admin)
+        #expect(history.status == 409 && history.error?.contains("in its history") == true)
+        #expect(try await api.call("PUT", "/v1/components/bare", token: admin, body: ["executor": ["type": "noop"]]).status == 200)
+        #expect(try await api.call("PUT", "/v1/components/bare/configurations/unused", token: admin, body: [:]).status == 200)
+        #expect(try await api.call("DELETE", "/v1/components/bare/configurations/unused", token: admin).status == 200)
+        #expect(try await api.call("GET", "/v1/components/bare/configurations/unused", token: admin).status == 404)
+        #expect(try await api.call("DELETE", "/v1/components/bare", token: admin).status == 200)
+        #expect(try await api.call("GET", "/v1/components/bare", token: admin).status == 404)
+        // Deleting an orchestration takes its trigger tokens with it; project b's is untouched.
+        #expect(try await api.call("DELETE", "/v1/orchestrations/flow", token: admin).status == 200)
+        #expect(try await api.call("GET", "/v1/orchestrations/flow", token: admin).status == 404)
+        #expect(try await api.call("GET", "/v1/jobs", token: secrets["a trigger:flow"]).status == 401)
+        #expect(try await api.call("GET", "/v1/orchestrations/flow", token: secrets["b trigger:flow"]).status == 200)
+        #expect(try await api.call("DELETE", "/v1/orchestrations/flow", token: secrets["a read"]).status == 403)
+    }
+
     @Test("every route is in openapi.yaml and every operation in openapi.yaml is a route; /openapi.yaml serves it")
     func openAPICoversRoutes() async throws {
         var directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
