@@ -83,6 +83,7 @@ public final class Coordinator: Service, Sendable {
     func advanceWhileLeading(_ session: CoordinatorSession, _ mailbox: Mailbox) async throws {
         var renewed = ContinuousClock.now - .seconds(3600)
         var rescued = ContinuousClock.now - .seconds(3600)
+        var scheduled = ContinuousClock.now - .seconds(3600)
         while true {
             if mailbox.take().shutdown { return }
             try session.checkOpen()
@@ -95,6 +96,15 @@ public final class Coordinator: Service, Sendable {
                     logger.warning("job's worker lost", metadata: ["baton.job_id": "\(job)", "baton.status": "\(outcome)"])
                 }
                 rescued = .now
+            }
+            // Due schedules, at most once a second; the tick (2 s) bounds how late a slot fires.
+            if ContinuousClock.now - scheduled >= .seconds(1) {
+                do {
+                    try await Schedules.fireDue(store: store, now: Date(), logger: logger)
+                } catch {
+                    logger.warning("firing schedules failed; retrying next turn", metadata: ["error": "\(String(reflecting: error).prefix(300))"])
+                }
+                scheduled = .now
             }
             try await turn(session)
             await mailbox.wait()

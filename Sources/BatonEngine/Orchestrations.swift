@@ -28,10 +28,10 @@ public enum Orchestrations {
 
     /// Creates a run of `id` (its parent job) with a snapshot of the definition.
     public static func run(store: Store, projectId: String, id: String, only: [String], exclude: [String], previousJobId: Int64? = nil,
-                           tokenId: Int64? = nil) async throws -> Job {
+                           tokenId: Int64? = nil, initializedBy: String = "manual") async throws -> Job {
         let (definition, selected) = try await plan(store: store, projectId: projectId, id: id, only: only, exclude: exclude)
         let ordered = definition.tasks.map(\.id).filter(selected.contains)
-        return try await store.createRun(projectId: projectId, orchestrationId: id, definition: definition.json, selected: ordered, previousJobId: previousJobId, tokenId: tokenId)
+        return try await store.createRun(projectId: projectId, orchestrationId: id, definition: definition.json, selected: ordered, previousJobId: previousJobId, tokenId: tokenId, initializedBy: initializedBy)
     }
 
     /// The default retry selection of a finished run, task by task.
@@ -54,13 +54,13 @@ public enum Orchestrations {
     /// Starts a retry of a finished job: for a run, a new run of its definition snapshot with the
     /// default selection (or `only`), recording `previousJobId`; for a plain job, a new job of
     /// the same configuration and configData.
-    public static func retry(store: Store, jobId: Int64, only: [String], tokenId: Int64? = nil) async throws -> Job {
+    public static func retry(store: Store, jobId: Int64, only: [String], tokenId: Int64? = nil, initializedBy: String = "manual") async throws -> Job {
         let (job, plan) = try await retryPlan(store: store, jobId: jobId)
         guard job.isOrchestration else {
             guard only.isEmpty else { throw BatonError(.invalidInput, "--task applies to orchestration runs only", field: "task") }
             return try await store.createJobs(projectId: job.projectId, componentId: job.componentId, configId: job.configId,
                                               configData: job.configData, mode: job.mode, timeoutSeconds: job.timeoutSeconds,
-                                              retries: job.retries, previousJobId: job.id, tokenId: tokenId)[0]
+                                              retries: job.retries, previousJobId: job.id, tokenId: tokenId, initializedBy: initializedBy)[0]
         }
         let selectable = Set(plan.filter(\.task.enabled).map(\.task.id))
         let chosen: [String]
@@ -77,7 +77,7 @@ public enum Orchestrations {
             chosen = plan.map(\.task.id).filter(Set(only).contains)
         }
         return try await store.createRun(projectId: job.projectId, orchestrationId: job.configId, definition: job.parameters,
-                                         selected: chosen, previousJobId: job.id, tokenId: tokenId)
+                                         selected: chosen, previousJobId: job.id, tokenId: tokenId, initializedBy: initializedBy)
     }
 
     /// The phases of a run with their tasks and statuses, from its snapshot and its task jobs.

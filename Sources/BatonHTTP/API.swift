@@ -268,7 +268,8 @@ public struct API: Sendable {
             throw BatonError(.invalidInput, "'\(config)' is an orchestration: run it with POST /v1/orchestrations/\(config)/jobs", field: "component")
         }
         let job = try await store.createJobs(projectId: call.token.projectId, componentId: component, configId: config,
-                                             configData: configData == .null ? nil : configData, mode: mode, tokenId: call.token.id)[0]
+                                             configData: configData == .null ? nil : configData, mode: mode, tokenId: call.token.id,
+                                             initializedBy: "api")[0]
         return (.created, job.json)
     }
 
@@ -340,7 +341,7 @@ public struct API: Sendable {
     func retry(_ call: Call) async throws -> (HTTPResponse.Status, JSONValue) {
         let job = try await visibleJob(try call.jobId(), call.token)
         let tasks = try strings(try call.bodyObject()["tasks"], field: "tasks")
-        return (.created, try await Orchestrations.retry(store: store, jobId: job.id, only: tasks, tokenId: call.token.id).json)
+        return (.created, try await Orchestrations.retry(store: store, jobId: job.id, only: tasks, tokenId: call.token.id, initializedBy: "api").json)
     }
 
     // MARK: - orchestrations
@@ -412,7 +413,8 @@ public struct API: Sendable {
         let body = try call.bodyObject()
         let job = try await Orchestrations.run(store: store, projectId: call.token.projectId, id: try call.path("id"),
                                                only: try strings(body["tasks"], field: "tasks"),
-                                               exclude: try strings(body["excludeTasks"], field: "excludeTasks"), tokenId: call.token.id)
+                                               exclude: try strings(body["excludeTasks"], field: "excludeTasks"), tokenId: call.token.id,
+                                               initializedBy: "api")
         return (.created, job.json)
     }
 

@@ -74,11 +74,36 @@ public struct DocumentIssue: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// Everything an apply file asks for, validated.
+/// A schedule as written in an apply document (`kind: schedule`): runs an orchestration at the
+/// times of a UTC cron expression.
+public struct ScheduleSpec: Sendable, Hashable {
+    public enum Overlap: String, Sendable, Hashable, CaseIterable {
+        /// The new run waits behind the unfinished one (Keboola's behaviour; the default).
+        case queue
+        /// No new run while one of the orchestration is waiting or running; the firing is recorded as skipped.
+        case skip
+        /// Cancel the waiting runs, keep the newest.
+        case replace
+    }
+    public var projectId: String
+    public var id: String
+    public var orchestrationId: String
+    public var cron: CronExpression
+    public var enabled: Bool
+    public var onOverlap: Overlap
+
+    public init(projectId: String, id: String, orchestrationId: String, cron: CronExpression, enabled: Bool = true, onOverlap: Overlap = .queue) {
+        self.projectId = projectId; self.id = id; self.orchestrationId = orchestrationId
+        self.cron = cron; self.enabled = enabled; self.onOverlap = onOverlap
+    }
+}
+
 public struct ApplySet: Sendable, Hashable {
     public var projects: [ProjectSpec] = []
     public var components: [ComponentSpec] = []
     public var configurations: [ConfigurationSpec] = []
     public var orchestrations: [OrchestrationSpec] = []
+    public var schedules: [ScheduleSpec] = []
 
     public init() {}
 
@@ -86,6 +111,11 @@ public struct ApplySet: Sendable, Hashable {
     /// which exist already.
     public static func referencedConfigurations(in documents: [JSONValue]) -> [[String]] {
         var found = Set<[String]>()
+        for document in documents where document["kind"]?.stringValue == "schedule" {
+            if let orchestration = document["orchestration"]?.idValue {
+                found.insert([document["project"]?.idValue ?? "default", ExecutorSpec.orchestratorComponentId, orchestration])
+            }
+        }
         for document in documents where document["kind"]?.stringValue == "orchestration" {
             let project = document["project"]?.idValue ?? "default"
             let body = document["configuration"] ?? document
@@ -125,10 +155,10 @@ public struct ApplySet: Sendable, Hashable {
         var seen = Set<String>()
         var executors = existing
         var projects = existingProjects
-        let kinds = ["project", "component", "configuration", "orchestration"]
+        let kinds = ["project", "component", "configuration", "orchestration", "schedule"]
         var configurations = existingConfigurations
 
-        for pass in 0..<3 {
+        for pass in 0..<4 {
             for (index, document) in documents.enumerated() {
                 let number = index + 1
                 guard let object = document.objectValue else {
@@ -143,7 +173,7 @@ public struct ApplySet: Sendable, Hashable {
                     issues.append(DocumentIssue(document: number, kind: kind, id: id, field: field, message: message))
                 }
                 // Projects and components, then configurations, then orchestrations that use them.
-                let kindPass = kind == "configuration" ? 1 : kind == "orchestration" ? 2 : 0
+                let kindPass = kind == "configuration" ? 1 : kind == "orchestration" ? 2 : kind == "schedule" ? 3 : 0
                 if pass != kindPass { continue }
                 guard let kind, kinds.contains(kind) else {
                     if pass == 0 {
@@ -227,8 +257,50 @@ public struct ApplySet: Sendable, Hashable {
                             issue("id", "duplicate orchestration id '\(id)' in this file")
                             continue
                         }
+                        configurations.insert([project, ExecutorSpec.orchestratorComponentId, id])
                         set.orchestrations.append(OrchestrationSpec(projectId: project, id: id, name: object["name"]?.stringValue ?? id, definition: definition))
                     }
+                case "schedule":
+                    guard let orchestration = object["orchestration"]?.idValue else {
+                        issue("orchestration", "is required: the id of the orchestration this schedule runs")
+                        continue
+                    }
+                    var ok = true
+                    if !configurations.contains([project, ExecutorSpec.orchestratorComponentId, orchestration]) {
+                        issue("orchestration", "unknown orchestration '\(orchestration)' in project '\(project)': define it in this file or apply it first")
+                        ok = false
+                    }
+                    var cron: CronExpression?
+                    if let text = object["cron"]?.stringValue {
+                        do { cron = try CronExpression(text) } catch let error as BatonError {
+                            issue("cron", error.message)
+                            ok = false
+                        } catch { ok = false }
+                    } else {
+                        issue("cron", "is required: 5 fields in UTC, such as '0 2 * * *' (02:00 UTC every day)")
+                        ok = false
+                    }
+                    var overlap = ScheduleSpec.Overlap.queue
+                    if let raw = object["onOverlap"] {
+                        if let text = raw.stringValue, let parsed = ScheduleSpec.Overlap(rawValue: text) { overlap = parsed } else {
+                            issue("onOverlap", "must be queue (the default: wait behind the running run), skip or replace")
+                            ok = false
+                        }
+                    }
+                    var enabled = true
+                    if let raw = object["enabled"] {
+                        if case .bool(let value) = raw { enabled = value } else {
+                            issue("enabled", "must be true or false")
+                            ok = false
+                        }
+                    }
+                    guard ok, let cron else { continue }
+                    guard seen.insert("schedule/\(project)/\(id)").inserted else {
+                        issue("id", "duplicate schedule id '\(id)' in this file")
+                        continue
+                    }
+                    set.schedules.append(ScheduleSpec(projectId: project, id: id, orchestrationId: orchestration, cron: cron,
+                                                      enabled: enabled, onOverlap: overlap))
                 default: // configuration
                     guard let componentId = object["component"]?.idValue else {
                         issue("component", "is required: the id of the component this configuration runs")

@@ -33,6 +33,8 @@ public struct Job: Sendable, Hashable {
     /// Automatic retries left to a failed attempt while `attempt <= retries`.
     public var retries: Int = 0
     public var delayedStartTime: Date? = nil
+    /// What started the job: manual (CLI or console), schedule, or api.
+    public var initializedBy: String = "manual"
     /// The token that created the job (an API call); nil from the CLI or the coordinator.
     public var tokenId: Int64? = nil
     /// The token the job acts as: an orchestration run and its tasks act as the orchestration's own token.
@@ -95,6 +97,7 @@ public struct Job: Sendable, Hashable {
             "timeoutSeconds": timeoutSeconds.map { .number($0) } ?? .null,
             "retries": .number(Double(retries)),
             "delayedStartTime": delayedStartTime.map { .string(Job.formatTime($0)) } ?? .null,
+            "initializedBy": .string(initializedBy),
             "token": tokenId.map { ["id": .string(String($0))] } ?? .null,
             "actingToken": actingTokenId.map { ["id": .string(String($0))] } ?? .null,
         ])

@@ -51,6 +51,14 @@ extension Store {
                     ON CONFLICT (project_id, component_id, id) DO UPDATE SET name = EXCLUDED.name, parameters = EXCLUDED.parameters, updated_time = now()
                     """, logger: logger)
             }
+            for schedule in set.schedules {
+                try await tx.query("""
+                    INSERT INTO schedules (project_id, id, orchestration_id, cron, enabled, on_overlap)
+                    VALUES (\(schedule.projectId), \(schedule.id), \(schedule.orchestrationId), \(schedule.cron.text), \(schedule.enabled), \(schedule.onOverlap.rawValue))
+                    ON CONFLICT (project_id, id) DO UPDATE SET orchestration_id = EXCLUDED.orchestration_id, cron = EXCLUDED.cron,
+                        enabled = EXCLUDED.enabled, on_overlap = EXCLUDED.on_overlap, updated_time = now()
+                    """, logger: logger)
+            }
         }
     }
 

@@ -70,7 +70,7 @@ extension Store {
         executor::text AS executor, created_time, start_time, end_time, duration_seconds, result::text AS result,
         waiting_reason, worker_id, attempt, orchestration_job_id, orchestration_task_id, orchestration_phase_id,
         only_orchestration_task_ids, previous_job_id, timeout_seconds, retries, delayed_start_time,
-        token_id, acting_token_id
+        token_id, acting_token_id, initialized_by
         """
 
     static func decodeJob(_ row: PostgresRow) throws -> Job {
@@ -108,6 +108,7 @@ extension Store {
         job.delayedStartTime = try r["delayed_start_time"].decode(Date?.self)
         job.tokenId = try r["token_id"].decode(Int64?.self)
         job.actingTokenId = try r["acting_token_id"].decode(Int64?.self)
+        job.initializedBy = try r["initialized_by"].decode(String.self)
         return job
     }
 
@@ -119,7 +120,7 @@ extension Store {
     public func createJobs(projectId: String = "default", componentId: String, configId: String,
                            configData: JSONValue? = nil, mode: String = "run", count: Int = 1, timeoutSeconds: Double? = nil,
                            retries: Int = 0, retryDelaySeconds: Double = 10, previousJobId: Int64? = nil,
-                           tokenId: Int64? = nil) async throws -> [Job] {
+                           tokenId: Int64? = nil, initializedBy: String = "manual") async throws -> [Job] {
         guard (0...100).contains(retries), (0...86_400).contains(retryDelaySeconds) else {
             throw BatonError(.invalidInput, "retries must be from 0 to 100 and the retry delay from 0 to 86400 seconds", field: "retries")
         }
@@ -150,12 +151,12 @@ extension Store {
                                  AND status IN ('created', 'waiting', 'processing', 'terminating')) AS behind
             )
             INSERT INTO jobs (project_id, component_id, config_id, mode, config_data, parameters, executor, status, waiting_reason, timeout_seconds,
-                              retries, retry_delay_seconds, previous_job_id, token_id)
+                              retries, retry_delay_seconds, previous_job_id, token_id, initialized_by)
             SELECT \(projectId), \(componentId), \(configId), \(mode), \(configData?.jsonText)::jsonb, \(parameters.jsonText)::jsonb, \(saved.executor.json.jsonText)::jsonb,
                    CASE WHEN queued.behind OR g > 1 THEN 'waiting'::job_status ELSE 'created'::job_status END,
                    CASE WHEN queued.behind OR g > 1 THEN 'configuration-lock' END,
                    coalesce(\(timeoutSeconds)::float8, (SELECT timeout_seconds FROM components WHERE project_id = \(projectId) AND id = \(componentId))),
-                   \(Int32(retries)), \(retryDelaySeconds), \(previousJobId), \(tokenId)
+                   \(Int32(retries)), \(retryDelaySeconds), \(previousJobId), \(tokenId), \(initializedBy)
             FROM generate_series(1, \(count)) AS g, queued
             RETURNING \(unescaped: Store.jobColumns)
             """, logger: logger)

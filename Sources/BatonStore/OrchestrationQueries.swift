@@ -65,7 +65,7 @@ extension Store {
     /// Creates an orchestration run (the parent job) with a snapshot of the definition and the
     /// selected tasks. A run queued behind an unfinished run of the same orchestration waits.
     public func createRun(projectId: String, orchestrationId: String, definition: JSONValue, selected: [String],
-                          previousJobId: Int64? = nil, tokenId: Int64? = nil) async throws -> Job {
+                          previousJobId: Int64? = nil, tokenId: Int64? = nil, initializedBy: String = "manual") async throws -> Job {
         let component = ExecutorSpec.orchestratorComponentId
         let rows = try await client.query("""
             WITH queued AS (
@@ -74,11 +74,11 @@ extension Store {
                                  AND status IN ('created', 'waiting', 'processing', 'terminating')) AS behind
             )
             INSERT INTO jobs (project_id, component_id, config_id, type, parameters, executor, only_orchestration_task_ids,
-                              previous_job_id, status, waiting_reason, token_id)
+                              previous_job_id, status, waiting_reason, token_id, initialized_by)
             SELECT \(projectId), \(component), \(orchestrationId), 'orchestrationContainer', \(definition.jsonText)::jsonb,
                    '{"type": "orchestrator"}'::jsonb, \(selected)::text[], \(previousJobId),
                    CASE WHEN queued.behind THEN 'waiting'::job_status ELSE 'created'::job_status END,
-                   CASE WHEN queued.behind THEN 'configuration-lock' END, \(tokenId)
+                   CASE WHEN queued.behind THEN 'configuration-lock' END, \(tokenId), \(initializedBy)
             FROM queued
             RETURNING \(unescaped: Store.jobColumns)
             """, logger: logger)

@@ -10,7 +10,7 @@ struct Baton: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "baton",
         abstract: "A PostgreSQL-backed orchestrator and job queue.",
-        subcommands: [DB.self, Migrate.self, Apply.self, RunCommand.self, PlanCommand.self, Jobs.self, WorkerCommand.self, CoordinatorCommand.self, APICommand.self, Projects.self, Tokens.self]
+        subcommands: [DB.self, Migrate.self, Apply.self, RunCommand.self, PlanCommand.self, Jobs.self, WorkerCommand.self, CoordinatorCommand.self, APICommand.self, Projects.self, Tokens.self, SchedulesCommand.self]
     )
 }
 
@@ -104,6 +104,6 @@ struct Apply: AsyncParsableCommand {
             let documents = try Documents.load(path: path)
             return try await BatonEngine.Apply.apply(documents, store: store)
         }
-        print("applied \(summary.projects) project(s), \(summary.components) component(s), \(summary.configurations) configuration(s), \(summary.orchestrations) orchestration(s)")
+        print("applied \(summary.projects) project(s), \(summary.components) component(s), \(summary.configurations) configuration(s), \(summary.orchestrations) orchestration(s), \(summary.schedules) schedule(s)")
     }
 }

@@ -1,0 +1,124 @@
+import BatonModel
+import Foundation
+import PostgresNIO
+
+/// A stored schedule and when it last fired.
+public struct ScheduleRow: Sendable {
+    public var projectId: String
+    public var id: String
+    public var orchestrationId: String
+    public var cron: String
+    public var enabled: Bool
+    public var onOverlap: String
+    /// The last change (apply, enable, disable): no slot before it fires.
+    public var updated: Date
+    public var lastFireTime: Date?
+}
+
+/// What a firing did.
+public struct Firing: Sendable, Hashable {
+    public var fireTime: Date
+    public var outcome: String
+    public var jobId: Int64?
+}
+
+extension Store {
+    /// Schedules, by project and id (all projects when `projectId` is nil).
+    public func schedules(projectId: String? = nil) async throws -> [ScheduleRow] {
+        let rows = try await client.query("""
+            SELECT s.project_id, s.id, s.orchestration_id, s.cron, s.enabled, s.on_overlap, s.updated_time,
+                   (SELECT max(f.fire_time) FROM schedule_firings f WHERE f.project_id = s.project_id AND f.schedule_id = s.id)
+            FROM schedules s WHERE (\(projectId)::text IS NULL OR s.project_id = \(projectId)) ORDER BY 1, 2
+            """, logger: logger)
+        var out: [ScheduleRow] = []
+        for try await (project, id, orchestration, cron, enabled, overlap, updated, last) in rows.decode((String, String, String, String, Bool, String, Date, Date?).self) {
+            out.append(ScheduleRow(projectId: project, id: id, orchestrationId: orchestration, cron: cron, enabled: enabled,
+                                   onOverlap: overlap, updated: updated, lastFireTime: last))
+        }
+        return out
+    }
+
+    /// Enables or disables a schedule; slots that pass while it is disabled are never fired.
+    public func setScheduleEnabled(projectId: String, id: String, enabled: Bool) async throws {
+        var found = false
+        for try await _ in try await client.query("""
+            UPDATE schedules SET enabled = \(enabled), updated_time = now() WHERE project_id = \(projectId) AND id = \(id) RETURNING id
+            """, logger: logger) { found = true }
+        guard found else { throw BatonError(.notFound, "no schedule '\(id)' in project '\(projectId)' ('baton schedules list' shows them)", field: "id") }
+    }
+
+    /// Fires slot `fireTime` of a schedule, once: the firing row's key (schedule, fire time)
+    /// refuses a second one, from another coordinator or a retry. In one transaction with the
+    /// firing: the run (a snapshot of `definition` with `selected` tasks, initializedBy schedule)
+    /// or, with onOverlap skip and a run unfinished, nothing; with replace, the waiting runs are
+    /// cancelled first. Returns nil when the slot had fired already.
+    public func fireSchedule(projectId: String, scheduleId: String, orchestrationId: String, fireTime: Date, onOverlap: String,
+                             definition: JSONValue, selected: [String]) async throws -> Firing? {
+        let component = ExecutorSpec.orchestratorComponentId
+        return try await transaction { tx in
+            var inserted = false
+            for try await _ in try await tx.query("""
+                INSERT INTO schedule_firings (project_id, schedule_id, fire_time, outcome)
+                VALUES (\(projectId), \(scheduleId), \(fireTime), 'created')
+                ON CONFLICT DO NOTHING RETURNING fire_time
+                """, logger: logger) { inserted = true }
+            guard inserted else { return nil }
+            var unfinished: [(Int64, String)] = []
+            for try await row in try await tx.query("""
+                SELECT id, status::text FROM jobs
+                WHERE project_id = \(projectId) AND component_id = \(component) AND config_id = \(orchestrationId)
+                  AND status IN ('created', 'waiting', 'processing', 'terminating')
+                ORDER BY id FOR UPDATE
+                """, logger: logger).decode((Int64, String).self) { unfinished.append(row) }
+            var outcome = "created"
+            if !unfinished.isEmpty {
+                switch onOverlap {
+                case "skip":
+                    try await tx.query("""
+                        UPDATE schedule_firings SET outcome = 'skipped'
+                        WHERE project_id = \(projectId) AND schedule_id = \(scheduleId) AND fire_time = \(fireTime)
+                        """, logger: logger)
+                    return Firing(fireTime: fireTime, outcome: "skipped", jobId: nil)
+                case "replace":
+                    let waiting = unfinished.filter { $0.1 == "created" || $0.1 == "waiting" }.map(\.0)
+                    for id in waiting { try await tx.query("SELECT kill_job(\(id))", logger: logger) }
+                    // A run already processing stays; the new one queues behind it.
+                    outcome = waiting.isEmpty ? "queued" : "replaced"
+                default:
+                    outcome = "queued"
+                }
+            }
+            var jobId: Int64?
+            for try await id in try await tx.query("""
+                WITH queued AS (
+                    SELECT EXISTS (SELECT 1 FROM jobs
+                                   WHERE project_id = \(projectId) AND component_id = \(component) AND config_id = \(orchestrationId)
+                                     AND status IN ('created', 'waiting', 'processing', 'terminating')) AS behind
+                )
+                INSERT INTO jobs (project_id, component_id, config_id, type, parameters, executor, only_orchestration_task_ids,
+                                  status, waiting_reason, initialized_by)
+                SELECT \(projectId), \(component), \(orchestrationId), 'orchestrationContainer', \(definition.jsonText)::jsonb,
+                       '{"type": "orchestrator"}'::jsonb, \(selected)::text[],
+                       CASE WHEN queued.behind THEN 'waiting'::job_status ELSE 'created'::job_status END,
+                       CASE WHEN queued.behind THEN 'configuration-lock' END, 'schedule'
+                FROM queued
+                RETURNING id
+                """, logger: logger).decode(Int64.self) { jobId = id }
+            try await tx.query("""
+                UPDATE schedule_firings SET outcome = \(outcome), job_id = \(jobId)
+                WHERE project_id = \(projectId) AND schedule_id = \(scheduleId) AND fire_time = \(fireTime)
+                """, logger: logger)
+            return Firing(fireTime: fireTime, outcome: outcome, jobId: jobId)
+        }
+    }
+
+    /// The firings of a schedule, oldest first.
+    public func firings(projectId: String, scheduleId: String) async throws -> [Firing] {
+        let rows = try await client.query("""
+            SELECT fire_time, outcome, job_id FROM schedule_firings WHERE project_id = \(projectId) AND schedule_id = \(scheduleId) ORDER BY fire_time
+            """, logger: logger)
+        var out: [Firing] = []
+        for try await (time, outcome, job) in rows.decode((Date, String, Int64?).self) { out.append(Firing(fireTime: time, outcome: outcome, jobId: job)) }
+        return out
+    }
+}
