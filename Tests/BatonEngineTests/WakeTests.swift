@@ -62,7 +62,7 @@ struct WakeTests {
         try await Store.withStore(url: url, logger: logger) { store in
             _ = try await Apply.apply(try Documents.parse("""
                 - {kind: component, id: s, executor: {type: sleep}}
-                - {kind: configuration, component: s, id: x, parameters: {seconds: 1}}
+                - {kind: configuration, component: s, id: x, parameters: {seconds: 4}}
                 """), store: store)
             let slow = ["--poll-seconds", "120", "--lease-seconds", "300", "--drain-seconds", "30"]
             let first = try BatonProcess(["worker"] + slow, databaseURL: url)
@@ -77,6 +77,8 @@ struct WakeTests {
             try await Task.sleep(for: .milliseconds(500))
             // The first worker drains: it finishes its job and claims nothing more. Only the
             // finish's NOTIFY can start the queued job on the second worker.
+            // The first job is still running (4 s), so the first worker drains instead of taking the next job itself.
+            #expect(try await store.job(id: running.id)?.status == .processing, "set-up: the first job ended before the first worker was stopped")
             kill(first.process.processIdentifier, SIGTERM)
             let done = try await store.waitForFinal([running.id, queued.id], timeout: 60)
             let byId = Dictionary(uniqueKeysWithValues: done.map { ($0.id, $0) })
