@@ -46,18 +46,21 @@ struct SchedulesCommand: AsyncParsableCommand {
         }
     }
 
+    /// What `enable` and `disable` share: set the flag, say so.
+    static func setEnabled(_ enabled: Bool, id: String, project: String, db: DatabaseOptions) async throws {
+        let logger = db.logger("baton.cli", default: .warning)
+        try await reportingErrors {
+            try await Store.withStore(url: try db.url(), logger: logger) { store in try await store.setScheduleEnabled(projectId: project, id: id, enabled: enabled) }
+            print("\(enabled ? "enabled" : "disabled") schedule \(id)")
+        }
+    }
+
     struct Enable: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Enable a schedule (slots passed while it was disabled are not fired).")
         @OptionGroup var db: DatabaseOptions
         @Argument(help: "Schedule id.") var id: String
         @Option(help: "Project of the schedule.") var project = "default"
-        func run() async throws {
-            let logger = db.logger("baton.cli", default: .warning)
-            try await reportingErrors {
-                try await Store.withStore(url: try db.url(), logger: logger) { store in try await store.setScheduleEnabled(projectId: project, id: id, enabled: true) }
-                print("enabled schedule \(id)")
-            }
-        }
+        func run() async throws { try await SchedulesCommand.setEnabled(true, id: id, project: project, db: db) }
     }
 
     struct Disable: AsyncParsableCommand {
@@ -65,12 +68,6 @@ struct SchedulesCommand: AsyncParsableCommand {
         @OptionGroup var db: DatabaseOptions
         @Argument(help: "Schedule id.") var id: String
         @Option(help: "Project of the schedule.") var project = "default"
-        func run() async throws {
-            let logger = db.logger("baton.cli", default: .warning)
-            try await reportingErrors {
-                try await Store.withStore(url: try db.url(), logger: logger) { store in try await store.setScheduleEnabled(projectId: project, id: id, enabled: false) }
-                print("disabled schedule \(id)")
-            }
-        }
+        func run() async throws { try await SchedulesCommand.setEnabled(false, id: id, project: project, db: db) }
     }
 }

@@ -73,6 +73,28 @@ struct CLITests {
         #expect(noOrchestration.status != 0 && noOrchestration.output.contains("no orchestration 'missing'"))
     }
 
+    @Test("schedules list shows the next fire time in UTC; disable clears it; enabling an unknown schedule is refused")
+    func schedules() async throws {
+        let url = try await TestPostgres.shared.makeDatabase("clischedules")
+        let spec = try file("""
+            - {kind: component, id: ok, executor: {type: noop}}
+            - {kind: configuration, component: ok, id: a}
+            - {kind: orchestration, id: flow, phases: [{id: 1, name: One}], tasks: [{id: a, name: A, phase: 1, task: {componentId: ok, configId: a}}]}
+            - {kind: schedule, id: daily, orchestration: flow, cron: "30 2 * * *", onOverlap: skip}
+            """)
+        #expect(try BatonProcess.run(["apply", "-f", spec], databaseURL: url).output.contains("1 schedule(s)"))
+        let listed = try JSONValue.parse(try BatonProcess.run(["schedules", "list", "--json"], databaseURL: url).output)
+        guard case .array(let rows) = listed, case .object(let row)? = rows.first, case .string(let next)? = row["nextFireTime"] else {
+            Issue.record("no schedule listed: \(listed)"); return
+        }
+        #expect(next.hasSuffix("T02:30:00.000Z") && row["onOverlap"] == "skip")
+        #expect(try BatonProcess.run(["schedules", "disable", "daily"], databaseURL: url).status == 0)
+        let after = try JSONValue.parse(try BatonProcess.run(["schedules", "list", "--json"], databaseURL: url).output)
+        #expect(after == .array([.object(row.merging(["enabled": false, "nextFireTime": .null]) { $1 })]))
+        let unknown = try BatonProcess.run(["schedules", "enable", "nope"], databaseURL: url)
+        #expect(unknown.status == 2 && unknown.output.contains("no schedule 'nope'"))
+    }
+
     @Test("jobs create for an unknown configuration is refused with a clear message")
     func unknownConfiguration() async throws {
         let url = try await TestPostgres.shared.makeDatabase("clijob")
