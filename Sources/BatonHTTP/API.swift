@@ -63,7 +63,7 @@ public struct API: Sendable {
             } catch {
                 lines = ["# HELP baton_database_up Whether the database answered this scrape.", "# TYPE baton_database_up gauge", "baton_database_up 0"]
             }
-            lines.append("# HELP baton_api_requests_total Requests answered by this API process, by status class.")
+            lines.append("# HELP baton_api_requests_total Requests to /v1 answered by this process, by HTTP status code.")
             lines.append("# TYPE baton_api_requests_total counter")
             for (status, count) in RequestCounter.shared.snapshot() { lines.append("baton_api_requests_total{code=\"\(status)\"} \(count)") }
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

@@ -140,10 +140,10 @@ public struct Console: Sendable {
 
     func orchestrations(_ s: Screen) async throws -> Response {
         var rows = ""
+        let latest = try await api.store.latestRuns(projectId: s.token.projectId)
         for item in try await api.store.orchestrations(projectId: s.token.projectId) {
             if case .trigger(let id) = s.token.scope, id != item.id { continue }
-            let last = try await api.store.jobs(JobFilter(projectId: s.token.projectId, componentId: ExecutorSpec.orchestratorComponentId,
-                                                          configId: item.id, limit: 1)).first
+            let last = latest[item.id]
             let definition = try? OrchestrationDefinition.parse(item.definition, configurationExists: { _, _ in true }).get()
             rows += "<tr><td><a href=\"/console/orchestrations/\(u(item.id))\">\(h(item.name))</a></td><td>\(h(item.id))</td>"
                 + "<td>\(definition?.phases.count ?? 0)</td><td>\(definition?.tasks.count ?? 0)</td>"

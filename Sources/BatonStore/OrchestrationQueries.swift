@@ -268,3 +268,20 @@ public struct CoordinatorSession: Sendable {
         }
     }
 }
+
+extension Store {
+    /// The latest run of each orchestration of a project, by orchestration id, in one query.
+    public func latestRuns(projectId: String) async throws -> [String: Job] {
+        let rows = try await client.query("""
+            SELECT DISTINCT ON (config_id) \(unescaped: Store.jobColumns) FROM jobs
+            WHERE project_id = \(projectId) AND component_id = \(ExecutorSpec.orchestratorComponentId)
+            ORDER BY config_id, id DESC
+            """, logger: logger)
+        var out: [String: Job] = [:]
+        for try await row in rows {
+            let job = try Store.decodeJob(row)
+            out[job.configId] = job
+        }
+        return out
+    }
+}

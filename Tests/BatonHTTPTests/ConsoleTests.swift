@@ -131,6 +131,8 @@ struct ConsoleTests {
         #expect(finished.html.contains("class=\"tl-bar success\"") && finished.html.contains("class=\"tl-bar error\""))
         #expect(!finished.html.contains("http-equiv=\"refresh\""))
         #expect(finished.html.contains("href=\"/console/jobs/\(runId)/retry\""))
+        let listed = try await browser.go("GET", "/console/orchestrations")
+        #expect(listed.html.contains("href=\"/console/jobs/\(runId)\"><span class=\"status error\">"), "the list shows the last run")
 
         // Retry: the failed task and the not-executed phase are pre-checked; the succeeded one is not.
         let retry = try await browser.go("GET", "/console/jobs/\(runId)/retry")
