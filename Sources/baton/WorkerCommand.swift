@@ -17,6 +17,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "On SIGTERM, seconds running jobs get to finish before they are stopped.") var drainSeconds: Double = 30
     @Option(help: "Fallback poll interval in seconds when no notification arrives.") var pollSeconds: Double = 2
     @Option(help: "Worker id recorded on the jobs it runs (default host-pid).") var workerId: String?
+    @Option(help: "Most pooled database connections (claims, heartbeats, finishes); the LISTEN connection is one more.") var maxConnections: Int = 4
     @Flag(help: "Benchmark trace on stdout: 'S JOB UNIXTIME' when a job starts, 'T MS CLAIMED' per claiming turn.") var trace = false
 
     func run() async throws {
@@ -31,9 +32,12 @@ struct WorkerCommand: AsyncParsableCommand {
         if trace { configuration.trace = TraceOutput() }
         let logger = db.logger("baton.worker", default: .info)
         let url = try db.url()
+        guard (1...64).contains(maxConnections) else {
+            throw ValidationError("--max-connections must be between 1 and 64 (got \(maxConnections))")
+        }
         try await reportingErrors {
             let validated = try configuration.validated()
-            let store = try Store(url: url, logger: logger, maxConnections: 4)
+            let store = try Store(url: url, logger: logger, maxConnections: maxConnections)
             try await runUntilSignalled(Worker(store: store, configuration: validated, logger: logger), store: store, logger: logger)
         }
     }
