@@ -22,6 +22,8 @@ public final class Coordinator: Service, Sendable {
         public var tickInterval: Duration = .seconds(2)
         /// How often jobs whose worker stopped heart-beating are rescued. Default 2 s.
         public var rescueInterval: Duration = .seconds(2)
+        /// Where and how notifications go (delivered by the active coordinator).
+        public var notifications = Notifier.Settings()
 
         public init() {}
     }
@@ -84,6 +86,10 @@ public final class Coordinator: Service, Sendable {
         var renewed = ContinuousClock.now - .seconds(3600)
         var rescued = ContinuousClock.now - .seconds(3600)
         var scheduled = ContinuousClock.now - .seconds(3600)
+        // The outbox is delivered beside the turns, so a slow webhook never holds up a run.
+        let notifier = Notifier(store: store, settings: configuration.notifications, logger: logger)
+        let delivery = Task { await notifier.loop() }
+        defer { delivery.cancel() }
         while true {
             if mailbox.take().shutdown { return }
             try session.checkOpen()

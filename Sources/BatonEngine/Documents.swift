@@ -53,7 +53,7 @@ public enum Documents {
 /// `baton apply`: validates every document, then writes all of them in one transaction.
 public enum Apply {
     public struct Summary: Sendable {
-        public var projects = 0, components = 0, configurations = 0, orchestrations = 0, schedules = 0
+        public var projects = 0, components = 0, configurations = 0, orchestrations = 0, schedules = 0, notifications = 0
     }
 
     public static func apply(_ documents: [JSONValue], store: Store) async throws -> Summary {
@@ -73,7 +73,8 @@ public enum Apply {
         case .success(let set):
             try await store.apply(set)
             return Summary(projects: set.projects.count, components: set.components.count, configurations: set.configurations.count,
-                           orchestrations: set.orchestrations.count, schedules: set.schedules.count)
+                           orchestrations: set.orchestrations.count, schedules: set.schedules.count,
+                           notifications: set.notifications.count)
         }
     }
 }

@@ -104,6 +104,7 @@ public struct ApplySet: Sendable, Hashable {
     public var configurations: [ConfigurationSpec] = []
     public var orchestrations: [OrchestrationSpec] = []
     public var schedules: [ScheduleSpec] = []
+    public var notifications: [NotificationSpec] = []
 
     public init() {}
 
@@ -111,7 +112,7 @@ public struct ApplySet: Sendable, Hashable {
     /// which exist already.
     public static func referencedConfigurations(in documents: [JSONValue]) -> [[String]] {
         var found = Set<[String]>()
-        for document in documents where document["kind"]?.stringValue == "schedule" {
+        for document in documents where ["schedule", "notification"].contains(document["kind"]?.stringValue ?? "") {
             if let orchestration = document["orchestration"]?.idValue {
                 found.insert([document["project"]?.idValue ?? "default", ExecutorSpec.orchestratorComponentId, orchestration])
             }
@@ -155,7 +156,7 @@ public struct ApplySet: Sendable, Hashable {
         var seen = Set<String>()
         var executors = existing
         var projects = existingProjects
-        let kinds = ["project", "component", "configuration", "orchestration", "schedule"]
+        let kinds = ["project", "component", "configuration", "orchestration", "schedule", "notification"]
         var configurations = existingConfigurations
 
         for pass in 0..<4 {
@@ -173,7 +174,7 @@ public struct ApplySet: Sendable, Hashable {
                     issues.append(DocumentIssue(document: number, kind: kind, id: id, field: field, message: message))
                 }
                 // Projects and components, then configurations, then orchestrations that use them.
-                let kindPass = kind == "configuration" ? 1 : kind == "orchestration" ? 2 : kind == "schedule" ? 3 : 0
+                let kindPass = kind == "configuration" ? 1 : kind == "orchestration" ? 2 : kind == "schedule" || kind == "notification" ? 3 : 0
                 if pass != kindPass { continue }
                 guard let kind, kinds.contains(kind) else {
                     if pass == 0 {
@@ -301,6 +302,22 @@ public struct ApplySet: Sendable, Hashable {
                     }
                     set.schedules.append(ScheduleSpec(projectId: project, id: id, orchestrationId: orchestration, cron: cron,
                                                       enabled: enabled, onOverlap: overlap))
+                case "notification":
+                    guard projects.contains(project) else {
+                        issue("project", "unknown project '\(project)': apply a 'kind: project' document for it first")
+                        continue
+                    }
+                    switch NotificationSpec.parse(object, projectId: project, id: id,
+                                                  orchestrationExists: { configurations.contains([project, ExecutorSpec.orchestratorComponentId, $0]) }) {
+                    case .failure(let problems):
+                        for problem in problems.items { issue(problem.field, problem.message) }
+                    case .success(let spec):
+                        guard seen.insert("notification/\(project)/\(id)").inserted else {
+                            issue("id", "duplicate notification id '\(id)' in this file")
+                            continue
+                        }
+                        set.notifications.append(spec)
+                    }
                 default: // configuration
                     guard let componentId = object["component"]?.idValue else {
                         issue("component", "is required: the id of the component this configuration runs")

@@ -59,6 +59,21 @@ extension Store {
                         enabled = EXCLUDED.enabled, on_overlap = EXCLUDED.on_overlap, updated_time = now()
                     """, logger: logger)
             }
+            for notification in set.notifications {
+                var secret: String?, timeout = 10.0
+                if case .webhook(_, let key, let seconds) = notification.channel { secret = key; timeout = seconds }
+                try await tx.query("""
+                    INSERT INTO notification_subscriptions (project_id, id, orchestration_id, events, channel, target, secret,
+                        timeout_seconds, processing_long_percent, waiting_long_minutes, enabled)
+                    VALUES (\(notification.projectId), \(notification.id), \(notification.orchestrationId), \(notification.events.map(\.rawValue)),
+                        \(notification.channel.type), \(notification.channel.target), \(secret), \(timeout),
+                        \(notification.processingLongPercent), \(notification.waitingLongMinutes), \(notification.enabled))
+                    ON CONFLICT (project_id, id) DO UPDATE SET orchestration_id = EXCLUDED.orchestration_id, events = EXCLUDED.events,
+                        channel = EXCLUDED.channel, target = EXCLUDED.target, secret = EXCLUDED.secret, timeout_seconds = EXCLUDED.timeout_seconds,
+                        processing_long_percent = EXCLUDED.processing_long_percent, waiting_long_minutes = EXCLUDED.waiting_long_minutes,
+                        enabled = EXCLUDED.enabled, updated_time = now()
+                    """, logger: logger)
+            }
         }
     }
 

@@ -18,7 +18,13 @@ extension Store {
     }
 
     /// Creates a token and returns it with its secret (shown once; only its SHA-256 is stored).
-    public func createToken(projectId: String, scope: TokenScope, description: String) async throws -> (Token, String) {
+    public func createToken(projectId: String, scope: TokenScope, description: String, ownerEmail: String? = nil) async throws -> (Token, String) {
+        if let ownerEmail {
+            let parts = ownerEmail.split(separator: "@", omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !ownerEmail.contains(where: { $0 == " " || $0 == "<" || $0 == ">" || $0.isNewline }) else {
+                throw BatonError(.invalidInput, "owner email '\(ownerEmail)' is not one address such as ana@example.com", field: "owner-email")
+            }
+        }
         guard try await projectIds().contains(projectId) else {
             throw BatonError(.notFound, "no project '\(projectId)': create it first ('baton projects create \(projectId)')", field: "project")
         }
@@ -31,8 +37,8 @@ extension Store {
         }
         let secret = Token.newSecret()
         let rows = try await client.query("""
-            INSERT INTO tokens (project_id, scope, orchestration_id, description, secret_sha256)
-            VALUES (\(projectId), \(scope.column), \(scope.orchestrationId), \(description), sha256(convert_to(\(secret), 'UTF8')))
+            INSERT INTO tokens (project_id, scope, orchestration_id, description, secret_sha256, owner_email)
+            VALUES (\(projectId), \(scope.column), \(scope.orchestrationId), \(description), sha256(convert_to(\(secret), 'UTF8')), \(ownerEmail))
             RETURNING id
             """, logger: logger)
         for try await id in rows.decode(Int64.self) {

@@ -3,13 +3,34 @@ import Foundation
 import Glibc
 #endif
 
-/// A minimal HTTP/1.1 endpoint on 127.0.0.1 for executor tests: answers every request with one
-/// status and body, and records the request bodies it received.
+/// A minimal HTTP/1.1 endpoint on 127.0.0.1 for executor and webhook tests: answers every
+/// request with one status (changeable while it runs) and body, and records the requests.
 public final class TestHTTPServer: @unchecked Sendable {
+    public struct Request: Sendable {
+        /// Header names lowercased.
+        public var headers: [String: String]
+        public var body: String
+        /// The status it was answered with.
+        public var status: Int
+    }
+
     public let port: Int
     private let fd: Int32
     private let lock = NSLock()
-    private var bodies: [String] = []
+    private var requests: [Request] = []
+    private var currentStatus: Int
+
+    /// The status answered from now on.
+    public var status: Int {
+        get { lock.lock(); defer { lock.unlock() }; return currentStatus }
+        set { lock.lock(); currentStatus = newValue; lock.unlock() }
+    }
+
+    /// Every request received, in order, with the status it got.
+    public var all: [Request] {
+        lock.lock(); defer { lock.unlock() }
+        return requests
+    }
 
     public init(status: Int, body: String) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -26,26 +47,27 @@ public final class TestHTTPServer: @unchecked Sendable {
             }
         }
         guard ok else { throw POSIXError(.EADDRINUSE) }
+        currentStatus = status
         port = Int(UInt16(bigEndian: address.sin_port))
         let listener = fd
         let thread = Thread { [self] in
             while true {
                 let client = accept(listener, nil, nil)
                 if client < 0 { return }
-                self.serve(client, status: status, body: body)
+                self.serve(client, body: body)
             }
         }
         thread.start()
     }
 
     public var received: [String] {
-        lock.lock(); defer { lock.unlock() }
-        return bodies
+        all.map(\.body)
     }
 
     public var url: String { "http://127.0.0.1:\(port)/run" }
 
-    private func serve(_ client: Int32, status: Int, body: String) {
+    private func serve(_ client: Int32, body: String) {
+        let status = self.status
         defer { close(client) }
         var data = [UInt8]()
         var buffer = [UInt8](repeating: 0, count: 65_536)
@@ -63,7 +85,12 @@ public final class TestHTTPServer: @unchecked Sendable {
                 }
                 let bodyBytes = data.count - text[..<split.upperBound].utf8.count
                 if bodyBytes >= expected! {
-                    lock.lock(); bodies.append(String(text[split.upperBound...])); lock.unlock()
+                    var headers: [String: String] = [:]
+                    for line in text[..<split.lowerBound].split(separator: "\r\n").dropFirst() {
+                        guard let colon = line.firstIndex(of: ":") else { continue }
+                        headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                    }
+                    lock.lock(); requests.append(Request(headers: headers, body: String(text[split.upperBound...]), status: status)); lock.unlock()
                     break
                 }
             }

@@ -84,6 +84,7 @@ struct Tokens: AsyncParsableCommand {
         @Option(help: "The project the token acts for.") var project: String
         @Option(help: "admin, read, or trigger:ORCHESTRATION_ID.") var scope = "admin"
         @Option(help: "What the token is for.") var description = ""
+        @Option(help: "Email address of the token's owner: runs they start by hand notify only them, of failures and warnings.") var ownerEmail: String?
         @Flag(help: "Print the token as JSON (with its secret).") var json = false
 
         func run() async throws {
@@ -91,7 +92,7 @@ struct Tokens: AsyncParsableCommand {
             try await reportingErrors {
                 let parsed = try TokenScope(parsing: scope)
                 let (token, secret) = try await Store.withStore(url: try db.url(), logger: logger) { store in
-                    try await store.createToken(projectId: project, scope: parsed, description: description)
+                    try await store.createToken(projectId: project, scope: parsed, description: description, ownerEmail: ownerEmail)
                 }
                 if json {
                     guard case .object(var object) = token.json else { return }

@@ -104,6 +104,6 @@ struct Apply: AsyncParsableCommand {
             let documents = try Documents.load(path: path)
             return try await BatonEngine.Apply.apply(documents, store: store)
         }
-        print("applied \(summary.projects) project(s), \(summary.components) component(s), \(summary.configurations) configuration(s), \(summary.orchestrations) orchestration(s), \(summary.schedules) schedule(s)")
+        print("applied \(summary.projects) project(s), \(summary.components) component(s), \(summary.configurations) configuration(s), \(summary.orchestrations) orchestration(s), \(summary.schedules) schedule(s), \(summary.notifications) notification(s)")
     }
 }

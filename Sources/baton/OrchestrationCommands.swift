@@ -86,9 +86,34 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @OptionGroup var db: DatabaseOptions
     @Option(help: "Coordinator id recorded on the runs it advances.") var coordinatorId: String?
     @Option(help: "Seconds between a standby's attempts to take over.") var standbySeconds: Double = 1
+    @Option(help: "SMTP relay for email notifications (default: $BATON_SMTP_HOST; none: emails wait until one is set).") var smtpHost: String?
+    @Option(help: "SMTP port (default: $BATON_SMTP_PORT or 25).") var smtpPort: Int?
+    @Option(help: "Sender of notification emails (default: $BATON_SMTP_FROM or baton@localhost).") var smtpFrom: String?
+    @Option(help: "Base URL of the web console, for links in notifications (default: $BATON_CONSOLE_URL or http://127.0.0.1:8420).") var consoleUrl: String?
+    @Option(help: "Seconds before the first retry of a failed notification; doubles each time.") var notificationRetrySeconds: Double = 5
+    @Option(help: "Delivery attempts before a notification is given up.") var notificationAttempts: Int = 8
 
     func run() async throws {
         var configuration = Coordinator.Configuration()
+        let environment = ProcessInfo.processInfo.environment
+        configuration.notifications.smtpHost = smtpHost ?? environment["BATON_SMTP_HOST"].flatMap { $0.isEmpty ? nil : $0 }
+        if let port = smtpPort ?? environment["BATON_SMTP_PORT"].flatMap(Int.init) {
+            guard (1...65535).contains(port) else { throw ValidationError("--smtp-port must be from 1 to 65535") }
+            configuration.notifications.smtpPort = port
+        }
+        if let from = smtpFrom ?? environment["BATON_SMTP_FROM"], !from.isEmpty {
+            guard from.contains("@"), !from.contains(where: { $0 == " " || $0 == "<" || $0 == ">" || $0.isNewline }) else {
+                throw ValidationError("--smtp-from must be one address such as baton@example.com")
+            }
+            configuration.notifications.smtpFrom = from
+        }
+        if let url = consoleUrl ?? environment["BATON_CONSOLE_URL"], !url.isEmpty {
+            guard url.hasPrefix("http://") || url.hasPrefix("https://") else { throw ValidationError("--console-url must start with http:// or https://") }
+            configuration.notifications.consoleURL = url
+        }
+        guard notificationRetrySeconds > 0 else { throw ValidationError("--notification-retry-seconds must be positive") }
+        guard (1...100).contains(notificationAttempts) else { throw ValidationError("--notification-attempts must be from 1 to 100") }
+        configuration.notifications.retry = NotificationRetry(baseSeconds: notificationRetrySeconds, maxAttempts: notificationAttempts)
         if let coordinatorId { configuration.coordinatorId = coordinatorId }
         guard standbySeconds > 0 else { throw ValidationError("--standby-seconds must be positive") }
         configuration.standbyInterval = .milliseconds(Int(standbySeconds * 1000))

@@ -17,7 +17,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "On SIGTERM, seconds running jobs get to finish before they are stopped.") var drainSeconds: Double = 30
     @Option(help: "Fallback poll interval in seconds when no notification arrives.") var pollSeconds: Double = 2
     @Option(help: "Worker id recorded on the jobs it runs (default host-pid).") var workerId: String?
-    @Option(help: "Most pooled database connections (claims, heartbeats, finishes); the LISTEN connection is one more.") var maxConnections: Int = 4
+    @Option(help: "Most database connections of this worker, all from one pool: the LISTEN connection and the claiming session hold one each, the rest carry heartbeats and job output (at least 3).") var maxConnections: Int = 4
     @Flag(help: "Benchmark trace on stdout: 'S JOB UNIXTIME' when a job starts, 'T MS CLAIMED' per claiming turn.") var trace = false
 
     func run() async throws {
@@ -32,8 +32,8 @@ struct WorkerCommand: AsyncParsableCommand {
         if trace { configuration.trace = TraceOutput() }
         let logger = db.logger("baton.worker", default: .info)
         let url = try db.url()
-        guard (1...64).contains(maxConnections) else {
-            throw ValidationError("--max-connections must be between 1 and 64 (got \(maxConnections))")
+        guard (3...64).contains(maxConnections) else {
+            throw ValidationError("--max-connections must be between 3 and 64 (got \(maxConnections)): the LISTEN connection and the claiming session hold one each")
         }
         try await reportingErrors {
             let validated = try configuration.validated()

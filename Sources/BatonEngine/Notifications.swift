@@ -1,0 +1,227 @@
+import BatonModel
+import BatonStore
+import Crypto
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Logging
+import Metrics
+
+/// Delivers the notifications outbox: webhooks (a JSON POST signed with HMAC-SHA256) and emails
+/// (SMTP). The active coordinator runs `Notifier.loop`; rows are leased one attempt at a time, so
+/// a coordinator killed mid-attempt leaves the row to be tried again after its lease.
+///
+/// A receiver may see a notification twice only when a coordinator dies after the receiver
+/// answered and before the delivery was recorded; `X-Baton-Notification-Id` lets it drop the repeat.
+public struct Notifier: Sendable {
+    public struct Settings: Sendable {
+        /// SMTP relay for email notifications; nil: emails fail with a clear error until one is set.
+        public var smtpHost: String?
+        public var smtpPort: Int = 25
+        public var smtpFrom: String = "baton@localhost"
+        /// Base of the links in notifications: `CONSOLE_URL/console/jobs/ID`.
+        public var consoleURL: String = "http://127.0.0.1:8420"
+        public var retry = NotificationRetry()
+        /// How often the outbox is read; also how often long runs are looked for (every 5th time).
+        public var pollInterval: Duration = .milliseconds(500)
+
+        public init() {}
+    }
+
+    let store: Store
+    let settings: Settings
+    let logger: Logger
+
+    public init(store: Store, settings: Settings, logger: Logger) {
+        self.store = store
+        self.settings = settings
+        self.logger = logger
+    }
+
+    /// Finds long runs and delivers due notifications until the task is cancelled.
+    public func loop() async {
+        var turns = 0
+        while !Task.isCancelled {
+            do {
+                if turns % 5 == 0 {
+                    let written = try await store.enqueueLongNotifications()
+                    if written > 0 { logger.info("long runs found", metadata: ["baton.notifications": "\(written)"]) }
+                }
+                turns += 1
+                while try await deliverDue() > 0 && !Task.isCancelled {}
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("notification delivery failed; retrying", metadata: ["error": "\(String(reflecting: error).prefix(300))"])
+            }
+            try? await Task.sleep(for: settings.pollInterval)
+        }
+    }
+
+    /// Attempts every due notification once (up to 20); returns how many were attempted.
+    @discardableResult
+    public func deliverDue() async throws -> Int {
+        let due = try await store.leaseNotifications(limit: 20, leaseSeconds: 30)
+        await withTaskGroup(of: Void.self) { group in
+            for notification in due {
+                group.addTask { await self.attempt(notification) }
+            }
+        }
+        return due.count
+    }
+
+    func attempt(_ notification: PendingNotification) async {
+        let metadata: Logger.Metadata = ["baton.notification_id": "\(notification.id)", "baton.job_id": "\(notification.jobId)",
+                                         "baton.event": "\(notification.event)", "baton.channel": "\(notification.channel)"]
+        do {
+            guard let run = try await store.job(id: notification.jobId) else {
+                try await store.notificationAttemptFailed(id: notification.id, error: "the run no longer exists", retryAfter: nil)
+                return
+            }
+            let children = try await store.children(of: run.id)
+            let content = NotificationContent(notification: notification, run: run, children: children, consoleURL: settings.consoleURL)
+            switch notification.channel {
+            case "webhook":
+                try await postWebhook(notification, body: content.webhookBody())
+            default:
+                guard let host = settings.smtpHost else {
+                    throw SMTPClient.Failure(description: "no SMTP server: start the coordinator with --smtp-host (or BATON_SMTP_HOST)")
+                }
+                try await SMTPClient(host: host, port: settings.smtpPort, timeoutSeconds: notification.timeoutSeconds)
+                    .send(from: settings.smtpFrom, to: notification.target, subject: content.subject, body: content.emailBody)
+            }
+            try await store.notificationDelivered(id: notification.id)
+            Counter(label: "baton_notification_deliveries_total", dimensions: [("channel", notification.channel), ("outcome", "delivered")]).increment()
+            logger.info("notification delivered", metadata: metadata)
+        } catch {
+            let retryAfter = settings.retry.delay(afterAttempt: notification.attempts)
+            let reason = "\(error)"
+            Counter(label: "baton_notification_deliveries_total",
+                    dimensions: [("channel", notification.channel), ("outcome", retryAfter == nil ? "failed" : "retried")]).increment()
+            logger.warning(retryAfter == nil ? "notification given up" : "notification attempt failed",
+                           metadata: metadata.merging(["error": "\(reason.prefix(300))", "baton.attempt": "\(notification.attempts)",
+                                                       "baton.retry_after_s": "\(retryAfter.map { String($0) } ?? "-")"]) { $1 })
+            try? await store.notificationAttemptFailed(id: notification.id, error: reason, retryAfter: retryAfter)
+        }
+    }
+
+    func postWebhook(_ notification: PendingNotification, body: Data) async throws {
+        guard let url = URL(string: notification.target) else { throw SMTPClient.Failure(description: "invalid webhook URL") }
+        let timestamp = String(Int(Date().timeIntervalSince1970))
+        var request = URLRequest(url: url)
+        request.httpMethod = "POST"
+        request.timeoutInterval = notification.timeoutSeconds
+        request.httpBody = body
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.setValue("baton-notifier", forHTTPHeaderField: "User-Agent")
+        request.setValue(notification.event, forHTTPHeaderField: "X-Baton-Event")
+        request.setValue(String(notification.id), forHTTPHeaderField: "X-Baton-Notification-Id")
+        request.setValue(timestamp, forHTTPHeaderField: "X-Baton-Timestamp")
+        request.setValue("sha256=" + Self.signature(secret: notification.secret ?? "", timestamp: timestamp, body: body), forHTTPHeaderField: "X-Baton-Signature")
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        guard (200..<300).contains(status) else {
+            throw SMTPClient.Failure(description: "webhook answered HTTP \(status): \(String(decoding: data.prefix(200), as: UTF8.self))")
+        }
+    }
+
+    /// Hex HMAC-SHA256 of "TIMESTAMP.BODY" keyed with the subscription's secret: what
+    /// `X-Baton-Signature: sha256=...` carries. A receiver recomputes it and compares in
+    /// constant time, and rejects old timestamps to stop replays.
+    public static func signature(secret: String, timestamp: String, body: Data) -> String {
+        var message = Data(timestamp.utf8)
+        message.append(UInt8(ascii: "."))
+        message.append(body)
+        let code = HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: Data(secret.utf8)))
+        return code.map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// What a notification says: the run's status, times, link and failed tasks.
+public struct NotificationContent: Sendable {
+    public var notification: PendingNotification
+    public var run: Job
+    public var children: [Job]
+    public var consoleURL: String
+
+    public var link: String {
+        var base = consoleURL
+        while base.hasSuffix("/") { base.removeLast() }
+        return "\(base)/console/jobs/\(run.id)"
+    }
+
+    /// The tasks whose jobs ended error, in phase order, with their messages.
+    public var failedTasks: [(name: String, taskId: String, componentId: String, configId: String, jobId: Int64, status: JobStatus, message: String?)] {
+        let progress = Orchestrations.progress(of: run, children: children)
+        let byTask = Dictionary(children.compactMap { job in job.orchestrationTaskId.map { ($0, job) } }, uniquingKeysWith: { $1 })
+        var out: [(name: String, taskId: String, componentId: String, configId: String, jobId: Int64, status: JobStatus, message: String?)] = []
+        for phase in progress?.phases ?? [] {
+            for task in phase.tasks {
+                guard let job = byTask[task.task.id], job.status == .error else { continue }
+                out.append((task.task.name, task.task.id, job.componentId, job.configId, job.id, job.status, job.result?["message"]?.stringValue))
+            }
+        }
+        return out
+    }
+
+    var headline: String {
+        switch notification.event {
+        case "job-failed": "failed"
+        case "job-succeeded-with-warning": "succeeded with warnings"
+        case "job-succeeded": "succeeded"
+        case "job-processing-long": "is running longer than usual"
+        default: "has been waiting long"
+        }
+    }
+
+    public var subject: String { "[Baton] orchestration \(run.configId), run \(run.id) \(headline)" }
+
+    public var emailBody: String {
+        var lines = [
+            "Run \(run.id) of orchestration '\(run.configId)' (project \(run.projectId)) \(headline).", "",
+            "Status:    \(run.status.rawValue)",
+            "Started:   \(run.startTime.map(Job.formatTime) ?? "not yet")",
+        ]
+        if let end = run.endTime { lines.append("Ended:     \(Job.formatTime(end))") }
+        if let duration = run.durationSeconds { lines.append(String(format: "Duration:  %.1f s", duration)) }
+        lines.append("Started by: \(run.initializedBy)")
+        if let message = run.result?["message"]?.stringValue { lines.append("Result:    \(message)") }
+        lines.append("Link:      \(link)")
+        let failed = failedTasks
+        if !failed.isEmpty {
+            lines.append("")
+            lines.append("Failed tasks:")
+            for task in failed {
+                lines.append("- \(task.name) [\(task.taskId)] \(task.componentId)/\(task.configId): job \(task.jobId) \(task.status.rawValue)\(task.message.map { ": \($0)" } ?? "")")
+            }
+        }
+        lines.append("")
+        lines.append("Notification \(notification.id), event \(notification.event)\(notification.subscriptionId.map { ", subscription \($0)" } ?? ", to the owner of the token that started the run").")
+        return lines.joined(separator: "\n")
+    }
+
+    public func webhookBody() -> Data {
+        var job: [String: JSONValue] = [
+            "id": .string(String(run.id)), "status": .string(run.status.rawValue), "orchestration": .string(run.configId),
+            "initializedBy": .string(run.initializedBy), "createdTime": .string(Job.formatTime(run.createdTime)), "url": .string(link),
+        ]
+        if let start = run.startTime { job["startTime"] = .string(Job.formatTime(start)) }
+        if let end = run.endTime { job["endTime"] = .string(Job.formatTime(end)) }
+        if let duration = run.durationSeconds { job["durationSeconds"] = .number(duration) }
+        if let message = run.result?["message"]?.stringValue { job["message"] = .string(message) }
+        let body: JSONValue = [
+            "id": .number(Double(notification.id)),
+            "event": .string(notification.event),
+            "project": ["id": .string(run.projectId)],
+            "job": .object(job),
+            "failedTasks": .array(failedTasks.map { task in
+                var object: [String: JSONValue] = ["name": .string(task.name), "taskId": .string(task.taskId), "componentId": .string(task.componentId),
+                                                   "configId": .string(task.configId), "jobId": .string(String(task.jobId)), "status": .string(task.status.rawValue)]
+                if let message = task.message { object["message"] = .string(message) }
+                return .object(object)
+            }),
+            "createdTime": .string(Job.formatTime(notification.createdTime)),
+        ]
+        return Data(body.jsonText.utf8)
+    }
+}
