@@ -32,6 +32,9 @@ public final class Coordinator: Service, Sendable {
     let configuration: Configuration
     let logger: Logger
     let advanced = Counter(label: "baton_orchestration_steps_total")
+    let leader = Gauge(label: MetricNames.coordinatorLeader)
+    let rescuedJobs = Counter(label: MetricNames.jobsRescued)
+    let queueGauges = QueueDepthGauges()
     /// Parsed definition snapshots by run id: a snapshot never changes, and parsing one of
     /// hundreds of tasks on every turn was most of a turn's time.
     let definitions = Mutex<[Int64: OrchestrationDefinition]>([:])
@@ -64,6 +67,8 @@ public final class Coordinator: Service, Sendable {
                     }
                     standingBy = false
                     logger.info("active coordinator")
+                    leader.record(1)
+                    defer { leader.record(0) }
                     do {
                         try await advanceWhileLeading(session, mailbox)
                     } catch {
@@ -86,6 +91,7 @@ public final class Coordinator: Service, Sendable {
         var renewed = ContinuousClock.now - .seconds(3600)
         var rescued = ContinuousClock.now - .seconds(3600)
         var scheduled = ContinuousClock.now - .seconds(3600)
+        var sampled = ContinuousClock.now - .seconds(3600)
         // The outbox is delivered beside the turns, so a slow webhook never holds up a run.
         let notifier = Notifier(store: store, settings: configuration.notifications, logger: logger)
         let delivery = Task { await notifier.loop() }
@@ -98,9 +104,11 @@ public final class Coordinator: Service, Sendable {
                 renewed = .now
             }
             if ContinuousClock.now - rescued >= configuration.rescueInterval {
-                for (job, outcome) in try await session.rescueExpiredLeases() {
+                let lost = try await session.rescueExpiredLeases()
+                for (job, outcome) in lost {
                     logger.warning("job's worker lost", metadata: ["baton.job_id": "\(job)", "baton.status": "\(outcome)"])
                 }
+                if !lost.isEmpty { rescuedJobs.increment(by: lost.count) }
                 rescued = .now
             }
             // Due schedules, at most once a second; the tick (2 s) bounds how late a slot fires.
@@ -111,6 +119,11 @@ public final class Coordinator: Service, Sendable {
                     logger.warning("firing schedules failed; retrying next turn", metadata: ["error": "\(String(reflecting: error).prefix(300))"])
                 }
                 scheduled = .now
+            }
+            // Queue depth for /metrics, every 5 s (only the active coordinator reads it).
+            if ContinuousClock.now - sampled >= .seconds(5) {
+                if let rows = try? await store.queueDepth() { queueGauges.update(rows) }
+                sampled = .now
             }
             try await turn(session)
             await mailbox.wait()

@@ -91,12 +91,12 @@ public struct Notifier: Sendable {
                     .send(from: settings.smtpFrom, to: notification.target, subject: content.subject, body: content.emailBody)
             }
             try await store.notificationDelivered(id: notification.id)
-            Counter(label: "baton_notification_deliveries_total", dimensions: [("channel", notification.channel), ("outcome", "delivered")]).increment()
+            Counter(label: MetricNames.notificationDeliveries, dimensions: [("channel", notification.channel), ("outcome", "delivered")]).increment()
             logger.info("notification delivered", metadata: metadata)
         } catch {
             let retryAfter = settings.retry.delay(afterAttempt: notification.attempts)
             let reason = "\(error)"
-            Counter(label: "baton_notification_deliveries_total",
+            Counter(label: MetricNames.notificationDeliveries,
                     dimensions: [("channel", notification.channel), ("outcome", retryAfter == nil ? "failed" : "retried")]).increment()
             logger.warning(retryAfter == nil ? "notification given up" : "notification attempt failed",
                            metadata: metadata.merging(["error": "\(reason.prefix(300))", "baton.attempt": "\(notification.attempts)",

@@ -2,6 +2,7 @@ import BatonModel
 import BatonStore
 import Foundation
 import Logging
+import Metrics
 
 /// Fires due schedules: what the active coordinator does on each turn, with the time passed in
 /// so tests can drive a simulated clock.
@@ -28,6 +29,7 @@ public enum Schedules {
                     logger.info("schedule fired", metadata: ["baton.schedule": "\(schedule.projectId)/\(schedule.id)", "baton.slot": "\(Job.formatTime(slot))",
                                                              "baton.outcome": "\(firing.outcome)", "baton.job_id": "\(firing.jobId.map(String.init) ?? "-")"])
                     fired.append(firing)
+                    Counter(label: MetricNames.scheduleFirings, dimensions: [("outcome", firing.outcome)]).increment()
                 }
             } catch let error as BatonError {
                 // The orchestration was changed or removed under the schedule: say so, go on with the others.

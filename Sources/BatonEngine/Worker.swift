@@ -54,8 +54,8 @@ public final class Worker: Service, Sendable {
     let store: Store
     let configuration: Configuration
     let logger: Logger
-    let claimed = Counter(label: "baton_jobs_claimed_total")
-    let finished = Counter(label: "baton_jobs_finished_total")
+    let claimDuration = Timer(label: MetricNames.claimDuration)
+    let heartbeatLag = Gauge(label: MetricNames.heartbeatLag)
 
     public init(store: Store, configuration: Configuration, logger: Logger) {
         self.store = store
@@ -137,6 +137,7 @@ public final class Worker: Service, Sendable {
                                 let outcomes = pending
                                 let turnStarted = ContinuousClock.now
                                 let (accepted, claimedJobs) = try await session.turn(outcomes: outcomes, claimLimit: limit, components: configuration.components)
+                                if limit > 0 { claimDuration.record(duration: ContinuousClock.now - turnStarted) }
                                 if let trace = configuration.trace, limit > 0 {
                                     let elapsed = ContinuousClock.now - turnStarted
                                     trace.write("T \(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000) \(claimedJobs.count)")
@@ -147,17 +148,18 @@ public final class Worker: Service, Sendable {
                                         logger.warning("outcome refused: the job is no longer this worker's", metadata: ["baton.job_id": "\(outcome.id)"])
                                     }
                                 }
-                                finished.increment(by: pending.count)
                                 pending.removeAll()
                                 batch = claimedJobs
                             }
-                            claimed.increment(by: batch.count)
                             for job in batch {
+                                Counter(label: MetricNames.jobsClaimed, dimensions: [("component", job.componentId)]).increment()
                                 let control = JobControl()
                                 running[job.id] = control
                                 jobs.addTask { await self.execute(job, control: control, sink: sink, mailbox: mailbox) }
                             }
                             if ContinuousClock.now - lastHeartbeat >= heartbeatEvery {
+                                let late = ContinuousClock.now - lastHeartbeat - heartbeatEvery
+                                heartbeatLag.record(Double(late.components.seconds) + Double(late.components.attoseconds) / 1e18)
                                 for id in try await session.heartbeat(ids: Array(running.keys)) { running[id]?.stop(.kill) }
                                 lastHeartbeat = .now
                             }
@@ -185,10 +187,13 @@ public final class Worker: Service, Sendable {
         if let trace = configuration.trace { trace.write("S \(job.id) \(Date().timeIntervalSince1970)") }
         let events = sink.sink(for: job.id)
         let jobLogger = logger
+        let started = ContinuousClock.now
         let outcome = await control.run(timeoutSeconds: job.timeoutSeconds, events: events) {
             await Executors.run(job, events: events, logger: jobLogger)
         }
         logger.debug("job ended", metadata: ["baton.status": "\(outcome.status.rawValue)"])
+        Timer(label: MetricNames.jobDuration, dimensions: [("component", job.componentId)]).record(duration: ContinuousClock.now - started)
+        Counter(label: MetricNames.jobsFinished, dimensions: [("component", job.componentId), ("status", outcome.status.rawValue)]).increment()
         await sink.flush()
         mailbox.post(JobOutcome(id: job.id, attempt: job.attempt, status: outcome.status, result: outcome.result))
     }

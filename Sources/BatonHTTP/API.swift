@@ -4,6 +4,7 @@ import BatonStore
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
 import NIOCore
 import Synchronization
 
@@ -49,25 +50,17 @@ public struct API: Sendable {
                 return json(.serviceUnavailable, ["error": "the database is unreachable", "code": "unavailable"])
             }
         }
+        let queueGauges = QueueDepthGauges()
+        let databaseUp = Gauge(label: MetricNames.databaseUp)
         router.get("/metrics") { _, _ in
-            // Prometheus text: unfinished jobs by project, status and waiting reason, and the
-            // requests this process answered.
-            var lines = ["# HELP baton_jobs Unfinished jobs by project, status and waiting reason.", "# TYPE baton_jobs gauge"]
+            // The queue depth is read at each scrape; the rest is what this process recorded.
             do {
-                for row in try await store.queueDepth() {
-                    lines.append("baton_jobs{project=\"\(prometheusEscape(row.projectId))\",status=\"\(row.status)\",reason=\"\(row.reason ?? "")\"} \(row.count)")
-                }
-                lines.append("# HELP baton_database_up Whether the database answered this scrape.")
-                lines.append("# TYPE baton_database_up gauge")
-                lines.append("baton_database_up 1")
+                queueGauges.update(try await store.queueDepth())
+                databaseUp.record(1)
             } catch {
-                lines = ["# HELP baton_database_up Whether the database answered this scrape.", "# TYPE baton_database_up gauge", "baton_database_up 0"]
+                databaseUp.record(0)
             }
-            lines.append("# HELP baton_api_requests_total Requests to /v1 answered by this process, by HTTP status code.")
-            lines.append("# TYPE baton_api_requests_total counter")
-            for (status, count) in RequestCounter.shared.snapshot() { lines.append("baton_api_requests_total{code=\"\(status)\"} \(count)") }
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                            body: .init(byteBuffer: ByteBuffer(string: lines.joined(separator: "\n") + "\n")))
+            return Telemetry.response()
         }
         router.get("/openapi.yaml") { _, _ in
             guard let openAPI else { return json(.notFound, ["error": "openapi.yaml was not found next to the binary or in the working directory", "code": "notFound"]) }
@@ -154,7 +147,7 @@ public struct API: Sendable {
                     }
                 }
                 let (status, value) = try await handler(Call(request: request, parameters: context.parameters, token: token, body: body))
-                RequestCounter.shared.count(status.code)
+                Counter(label: MetricNames.apiRequests, dimensions: [("code", String(status.code))]).increment()
                 return json(status, value)
             } catch let error as BatonError {
                 return api.errorResponse(error)
@@ -172,7 +165,7 @@ public struct API: Sendable {
 
     func errorResponse(_ error: BatonError) -> Response {
         let response = errorResponseBody(error)
-        RequestCounter.shared.count(response.status.code)
+        Counter(label: MetricNames.apiRequests, dimensions: [("code", String(response.status.code))]).increment()
         return response
     }
 
@@ -521,18 +514,6 @@ public struct API: Sendable {
             }
         }
     }
-}
-
-/// Requests answered, by HTTP status code, for /metrics.
-final class RequestCounter: Sendable {
-    static let shared = RequestCounter()
-    private let counts = Mutex<[Int: Int]>([:])
-    func count(_ code: Int) { counts.withLock { $0[code, default: 0] += 1 } }
-    func snapshot() -> [(Int, Int)] { counts.withLock { $0.sorted { $0.key < $1.key } } }
-}
-
-func prometheusEscape(_ text: String) -> String {
-    text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
 }
 
 /// Whether a string or key anywhere in `value` holds U+0000, which PostgreSQL cannot store.

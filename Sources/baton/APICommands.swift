@@ -22,6 +22,7 @@ struct APICommand: AsyncParsableCommand {
         try await reportingErrors {
             guard (0...65535).contains(port) else { throw BatonError(.invalidInput, "port must be from 0 to 65535", field: "port") }
             let store = try Store(url: url, logger: logger, maxConnections: 10)
+            Telemetry.bootstrap()
             let document = (openapi ?? APICommand.findOpenAPI()).flatMap { try? String(contentsOfFile: $0, encoding: .utf8) }
             if document == nil { logger.warning("openapi.yaml not found: /openapi.yaml will answer 404") }
             let api = API(store: store, logger: logger, openAPI: document)

@@ -4,6 +4,7 @@ import BatonModel
 import BatonStore
 import Foundation
 import Logging
+import Synchronization
 
 @main
 struct Baton: AsyncParsableCommand {
@@ -22,6 +23,9 @@ struct DatabaseOptions: ParsableArguments {
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: Logger.Level?
 
+    @Option(help: "Log lines as text (default) or json, one object per line (default: $BATON_LOG_FORMAT or text).")
+    var logFormat: LogFormat?
+
     func url() throws -> String {
         if let databaseURL, !databaseURL.isEmpty { return databaseURL }
         if let env = ProcessInfo.processInfo.environment["DATABASE_URL"], !env.isEmpty { return env }
@@ -29,7 +33,7 @@ struct DatabaseOptions: ParsableArguments {
     }
 
     func logger(_ label: String, default level: Logger.Level = .warning) -> Logger {
-        Logging.bootstrapOnce()
+        Logging.bootstrapOnce(format: logFormat ?? ProcessInfo.processInfo.environment["BATON_LOG_FORMAT"].flatMap(LogFormat.init(rawValue:)) ?? .text)
         var logger = Logger(label: label)
         logger.logLevel = logLevel ?? ProcessInfo.processInfo.environment["BATON_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? level
         return logger
@@ -47,11 +51,20 @@ struct DatabaseOptions: ParsableArguments {
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 
+enum LogFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}
+
 enum Logging {
-    private static let once: Void = {
-        LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
-    }()
-    static func bootstrapOnce() { _ = once }
+    private static let done = Mutex<Bool>(false)
+    /// Logs go to stderr, one line per event: swift-log's text lines, or JSON objects.
+    static func bootstrapOnce(format: LogFormat) {
+        guard done.withLock({ done in defer { done = true }; return !done }) else { return }
+        switch format {
+        case .text: LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
+        case .json: LoggingSystem.bootstrap { label in JSONLogHandler(label: label) }
+        }
+    }
 }
 
 /// Prints a `BatonError` (and its details) to stderr and exits non-zero.

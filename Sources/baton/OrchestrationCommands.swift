@@ -1,5 +1,6 @@
 import ArgumentParser
 import BatonEngine
+import BatonHTTP
 import BatonModel
 import BatonStore
 import Foundation
@@ -84,6 +85,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "coordinator", abstract: "Advance orchestration runs (one is active; others stand by) until SIGTERM or SIGINT.")
 
     @OptionGroup var db: DatabaseOptions
+    @OptionGroup var metrics: MetricsOptions
     @Option(help: "Coordinator id recorded on the runs it advances.") var coordinatorId: String?
     @Option(help: "Seconds between a standby's attempts to take over.") var standbySeconds: Double = 1
     @Option(help: "SMTP relay for email notifications (default: $BATON_SMTP_HOST; none: emails wait until one is set).") var smtpHost: String?
@@ -119,9 +121,11 @@ struct CoordinatorCommand: AsyncParsableCommand {
         configuration.standbyInterval = .milliseconds(Int(standbySeconds * 1000))
         let logger = db.logger("baton.coordinator", default: .info)
         let url = try db.url()
+        Telemetry.bootstrap() // before the service makes its metrics
         try await reportingErrors {
             let store = try Store(url: url, logger: logger, maxConnections: 4)
-            try await runUntilSignalled(Coordinator(store: store, configuration: configuration, logger: logger), store: store, logger: logger)
+            try await runUntilSignalled(Coordinator(store: store, configuration: configuration, logger: logger), store: store, logger: logger,
+                                        metrics: metrics.service(store: store, logger: logger))
         }
     }
 }

@@ -1,8 +1,10 @@
 import ArgumentParser
 import BatonEngine
+import BatonHTTP
 import BatonModel
 import BatonStore
 import Foundation
+import Hummingbird
 import Logging
 import ServiceLifecycle
 
@@ -10,6 +12,7 @@ struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "worker", abstract: "Claim and run jobs until SIGTERM or SIGINT.")
 
     @OptionGroup var db: DatabaseOptions
+    @OptionGroup var metrics: MetricsOptions
     @Option(help: "Jobs run at once.") var concurrency: Int = 4
     @Option(help: "Only these components (comma-separated).") var components: String?
     @Option(help: "Most jobs claimed by one statement (default: as many as --concurrency, every free slot).") var batchSize: Int?
@@ -32,25 +35,57 @@ struct WorkerCommand: AsyncParsableCommand {
         if trace { configuration.trace = TraceOutput() }
         let logger = db.logger("baton.worker", default: .info)
         let url = try db.url()
+        Telemetry.bootstrap() // before the worker makes its metrics
         guard (3...64).contains(maxConnections) else {
             throw ValidationError("--max-connections must be between 3 and 64 (got \(maxConnections)): the LISTEN connection and the claiming session hold one each")
         }
         try await reportingErrors {
             let validated = try configuration.validated()
             let store = try Store(url: url, logger: logger, maxConnections: maxConnections)
-            try await runUntilSignalled(Worker(store: store, configuration: validated, logger: logger), store: store, logger: logger)
+            try await runUntilSignalled(Worker(store: store, configuration: validated, logger: logger), store: store, logger: logger,
+                                        metrics: metrics.service(store: store, logger: logger))
         }
     }
 }
 
-/// Runs `service` beside the database pool in one ServiceGroup until SIGTERM or SIGINT; when the
-/// service returns (after its graceful shutdown), the group stops.
-func runUntilSignalled(_ service: some Service, store: Store, logger: Logger) async throws {
+/// `--metrics-port` of the worker and coordinator.
+struct MetricsOptions: ParsableArguments {
+    @Option(help: "Serve /metrics (Prometheus), /healthz and /readyz on this port (0: any free port, printed; default: none).")
+    var metricsPort: Int?
+
+    @Option(help: "Address the metrics port listens on.")
+    var metricsHost = "127.0.0.1"
+
+    func validate() throws {
+        if let metricsPort, !(0...65535).contains(metricsPort) { throw ValidationError("--metrics-port must be from 0 to 65535") }
+    }
+
+    /// The metrics endpoint as a service, or nil without `--metrics-port`. Bootstraps metrics either way.
+    func service(store: Store, logger: Logger) -> (any Service)? {
+        Telemetry.bootstrap()
+        guard let port = metricsPort else { return nil }
+        let host = metricsHost
+        return Application(
+            router: MetricsEndpoint(store: store).router(),
+            configuration: .init(address: .hostname(host, port: port), serverName: "baton-metrics"),
+            onServerRunning: { channel in
+                FileHandle.standardOutput.write(Data("metrics on http://\(host):\(channel.localAddress?.port ?? port)/metrics\n".utf8))
+            },
+            logger: logger)
+    }
+}
+
+/// Runs `service` beside the database pool (and the metrics endpoint, if any) in one
+/// ServiceGroup until SIGTERM or SIGINT; when the service returns (after its graceful
+/// shutdown), the group stops.
+func runUntilSignalled(_ service: some Service, store: Store, logger: Logger, metrics: (any Service)? = nil) async throws {
+    var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+        .init(service: PoolService(store: store)),
+        .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup),
+    ]
+    if let metrics { services.append(.init(service: metrics)) }
     let group = ServiceGroup(configuration: .init(
-        services: [
-            .init(service: PoolService(store: store)),
-            .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup),
-        ],
+        services: services,
         gracefulShutdownSignals: [.sigterm, .sigint],
         logger: logger))
     try await group.run()

@@ -100,7 +100,7 @@ struct NotificationTests {
         // aiosmtpd's Mailbox handler makes the maildir (with its tmp/, new/ and cur/) when it does not exist.
         let maildir = FileManager.default.temporaryDirectory.appendingPathComponent("baton-mail-\(UUID().uuidString)").path
         let port = try freePort()
-        let sink = try startProcess(try aiosmtpdPython(), ["-m", "aiosmtpd", "-n", "-l", "127.0.0.1:\(port)", "-c", "aiosmtpd.handlers.Mailbox", maildir])
+        let sink = try TestPython.start(try TestPython.python(), ["-m", "aiosmtpd", "-n", "-l", "127.0.0.1:\(port)", "-c", "aiosmtpd.handlers.Mailbox", maildir])
         defer { kill(sink.processIdentifier, SIGKILL); sink.waitUntilExit() } // aiosmtpd ignores SIGTERM
         try await waitUntil(timeout: 30, "aiosmtpd listening") { canConnect(port: port) }
 
@@ -143,35 +143,6 @@ struct NotificationTests {
     }
 
     // MARK: - helpers
-
-    /// Python with aiosmtpd 1.4.6, in a virtualenv under the project's ignored `.baton/` (made on first use).
-    func aiosmtpdPython() throws -> String {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-        let venv = root + "/.baton/test-venv"
-        let python = venv + "/bin/python"
-        let ready = venv + "/.aiosmtpd-1.4.6"
-        if !FileManager.default.fileExists(atPath: ready) {
-            for (tool, arguments) in [("/usr/bin/env", ["python3", "-m", "venv", venv]), (venv + "/bin/pip", ["install", "-q", "aiosmtpd==1.4.6"])] {
-                let process = try startProcess(tool, arguments)
-                process.waitUntilExit()
-                guard process.terminationStatus == 0 else {
-                    throw BatonError(.unavailable, "could not install aiosmtpd 1.4.6 into \(venv) (\(tool) \(arguments.joined(separator: " ")) exited \(process.terminationStatus)); PyPI must be reachable")
-                }
-            }
-            _ = FileManager.default.createFile(atPath: ready, contents: Data())
-        }
-        return python
-    }
-
-    func startProcess(_ path: String, _ arguments: [String]) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return process
-    }
 
     func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
