@@ -41,3 +41,17 @@ FROM jobs
 WHERE end_time > now() - interval '1 hour'
 GROUP BY component_id, status
 ORDER BY component_id, status;
+
+-- What retention removes: finished jobs (and runs, with their task jobs) older than the
+-- coordinator's --retention-days, here 30 days; set the interval to yours.
+SELECT project_id, component_id, count(*) AS jobs, min(created_time) AS oldest,
+       (SELECT count(*) FROM job_events e JOIN jobs t ON t.id = e.job_id
+         WHERE t.project_id = j.project_id AND t.component_id = j.component_id
+           AND t.created_time < now() - interval '30 days'
+           AND t.status IN ('success', 'warning', 'error', 'terminated', 'cancelled')) AS events
+FROM jobs j
+WHERE created_time < now() - interval '30 days'
+  AND status IN ('success', 'warning', 'error', 'terminated', 'cancelled')
+  AND orchestration_job_id IS NULL
+GROUP BY project_id, component_id
+ORDER BY jobs DESC;

@@ -24,6 +24,8 @@ public final class Coordinator: Service, Sendable {
         public var rescueInterval: Duration = .seconds(2)
         /// Where and how notifications go (delivered by the active coordinator).
         public var notifications = Notifier.Settings()
+        /// Finished jobs older than this are pruned; nil keeps them all.
+        public var retention: Retention? = nil
 
         public init() {}
     }
@@ -95,7 +97,8 @@ public final class Coordinator: Service, Sendable {
         // The outbox is delivered beside the turns, so a slow webhook never holds up a run.
         let notifier = Notifier(store: store, settings: configuration.notifications, logger: logger)
         let delivery = Task { await notifier.loop() }
-        defer { delivery.cancel() }
+        let pruning = configuration.retention.map { retention in Task { await retention.loop(store: store, logger: logger) } }
+        defer { delivery.cancel(); pruning?.cancel() }
         while true {
             if mailbox.take().shutdown { return }
             try session.checkOpen()

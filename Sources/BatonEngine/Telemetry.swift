@@ -26,6 +26,8 @@ public enum MetricNames {
     public static let scheduleFirings = "baton_schedule_firings_total"
     /// Counter {channel, outcome}: notification delivery attempts (delivered, retried, failed).
     public static let notificationDeliveries = "baton_notification_deliveries_total"
+    /// Counter: finished top-level jobs deleted by retention (a run counts once, with its task jobs).
+    public static let jobsPruned = "baton_jobs_pruned_total"
     /// Counter {code}: API requests answered.
     public static let apiRequests = "baton_api_requests_total"
     /// Gauge: whether the database answered the last check.

@@ -94,6 +94,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @Option(help: "Base URL of the web console, for links in notifications (default: $BATON_CONSOLE_URL or http://127.0.0.1:8420).") var consoleUrl: String?
     @Option(help: "Seconds before the first retry of a failed notification; doubles each time.") var notificationRetrySeconds: Double = 5
     @Option(help: "Delivery attempts before a notification is given up.") var notificationAttempts: Int = 8
+    @Option(help: "Delete finished jobs (with their events and notifications) older than this many days, in small batches (default: keep everything). sql/inspect.sql shows what would go.") var retentionDays: Double?
 
     func run() async throws {
         var configuration = Coordinator.Configuration()
@@ -116,6 +117,10 @@ struct CoordinatorCommand: AsyncParsableCommand {
         guard notificationRetrySeconds > 0 else { throw ValidationError("--notification-retry-seconds must be positive") }
         guard (1...100).contains(notificationAttempts) else { throw ValidationError("--notification-attempts must be from 1 to 100") }
         configuration.notifications.retry = NotificationRetry(baseSeconds: notificationRetrySeconds, maxAttempts: notificationAttempts)
+        if let retentionDays {
+            guard retentionDays > 0, retentionDays <= 36_500 else { throw ValidationError("--retention-days must be above 0 (fractions allowed) and at most 36500") }
+            configuration.retention = Retention(age: .milliseconds(Int64(retentionDays * 86_400_000)))
+        }
         if let coordinatorId { configuration.coordinatorId = coordinatorId }
         guard standbySeconds > 0 else { throw ValidationError("--standby-seconds must be positive") }
         configuration.standbyInterval = .milliseconds(Int(standbySeconds * 1000))

@@ -240,8 +240,10 @@ struct APITests {
         #expect(queued.status == 409 && queued.error?.contains("unfinished") == true)
         #expect(try await api.call("DELETE", "/v1/components/quick/configurations/one", token: admin).error?.contains("orchestration") == true)
         let metrics = try await api.call("GET", "/metrics")
-        #expect(metrics.status == 200 && metrics.text.contains("baton_jobs{project=\"a\",status=\"created\",reason=\"\"} 1"), "\(metrics.text)")
-        #expect(metrics.text.contains("baton_api_requests_total{code=\"409\"}"))
+        let samples = try TestPython.parsePrometheus(metrics.text)
+        #expect(metrics.status == 200 && samples.contains { $0.name == "baton_queue_jobs" && $0.labels == ["project": "a", "status": "created", "reason": ""] && $0.value == 1 },
+                "\(metrics.text)")
+        #expect(samples.contains { $0.name == "baton_api_requests_total" && $0.labels == ["code": "409"] && $0.value >= 1 })
         _ = try await api.call("POST", "/v1/jobs/\(job.body["id"]!.string!)/kill", token: admin)
         let history = try await api.call("DELETE", "/v1/components/echo/configurations/c1", token: admin)
         #expect(history.status == 409 && history.error?.contains("in its history") == true)
