@@ -30,7 +30,7 @@ public struct API: Sendable {
         ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/openapi.yaml"),
         ("POST", "/v1/jobs"), ("GET", "/v1/jobs"), ("GET", "/v1/jobs/{id}"), ("POST", "/v1/jobs/{id}/kill"),
         ("GET", "/v1/jobs/{id}/events"), ("GET", "/v1/jobs/{id}/retry-plan"), ("POST", "/v1/jobs/{id}/retry"),
-        ("GET", "/metrics"),
+        ("GET", "/metrics"), ("GET", "/v1/schedules"), ("GET", "/v1/jobs/{id}/notifications"),
         ("GET", "/v1/orchestrations"), ("GET", "/v1/orchestrations/{id}"), ("PUT", "/v1/orchestrations/{id}"), ("DELETE", "/v1/orchestrations/{id}"),
         ("GET", "/v1/orchestrations/{id}/plan"), ("POST", "/v1/orchestrations/{id}/jobs"),
         ("GET", "/v1/components"), ("GET", "/v1/components/{component}"), ("PUT", "/v1/components/{component}"),
@@ -73,6 +73,8 @@ public struct API: Sendable {
         route(router, .get, "/v1/jobs/:id/events", jobEvents)
         route(router, .get, "/v1/jobs/:id/retry-plan", retryPlan)
         route(router, .post, "/v1/jobs/:id/retry", retry)
+        route(router, .get, "/v1/schedules", listSchedules)
+        route(router, .get, "/v1/jobs/:id/notifications", jobNotifications)
         route(router, .get, "/v1/orchestrations", listOrchestrations)
         route(router, .get, "/v1/orchestrations/:id", getOrchestration)
         route(router, .put, "/v1/orchestrations/:id", putOrchestration)
@@ -344,6 +346,16 @@ public struct API: Sendable {
         object["id"] = .string(id)
         object["name"] = .string(name)
         return .object(object)
+    }
+
+    func listSchedules(_ call: Call) async throws -> (HTTPResponse.Status, JSONValue) {
+        let now = Date()
+        return (.ok, .array(try await store.schedules(projectId: call.token.projectId).map { $0.json(now: now) }))
+    }
+
+    func jobNotifications(_ call: Call) async throws -> (HTTPResponse.Status, JSONValue) {
+        let job = try await visibleJob(try call.jobId(), call.token)
+        return (.ok, .array(try await store.notifications(projectId: call.token.projectId, jobId: job.id).map(\.json)))
     }
 
     func listOrchestrations(_ call: Call) async throws -> (HTTPResponse.Status, JSONValue) {

@@ -171,7 +171,16 @@ public struct Console: Sendable {
             "<tr><td><a href=\"/console/jobs/\(job.id)\">\(job.id)</a></td><td>\(badge(job.status))</td><td>\(h(Job.formatTime(job.createdTime)))</td>"
                 + "<td>\(duration(job))</td><td>\(job.previousJobId.map { "retry of \($0)" } ?? "")</td></tr>"
         }.joined()
-        let body = "<p><a class=\"button\" href=\"/console/orchestrations/\(u(id))/run\">Run…</a></p><h2>Phases</h2>\(phases)"
+        let now = Date()
+        let schedules = try await api.store.schedules(projectId: s.token.projectId).filter { $0.orchestrationId == id }.map { row in
+            let next = row.nextFireTime(after: now).map { date in
+                // UTC as written; the script at the end of the page adds the viewer's local time.
+                "<time class=\"local\" datetime=\"\(Job.formatTime(date))\">\(h(utcMinute(date)))</time>"
+            } ?? "<span class=\"muted\">disabled</span>"
+            return "<tr><td>\(h(row.id))</td><td><code>\(h(row.cron))</code> UTC</td><td>\(h(row.onOverlap))</td><td>\(next)</td></tr>"
+        }.joined()
+        let scheduleTable = schedules.isEmpty ? "" : "<h2>Schedules</h2><table><tr><th>Schedule</th><th>Cron</th><th>On overlap</th><th>Next run</th></tr>\(schedules)</table>"
+        let body = "<p><a class=\"button\" href=\"/console/orchestrations/\(u(id))/run\">Run…</a></p>\(scheduleTable)<h2>Phases</h2>\(phases)"
             + "<h2>Last runs</h2>" + (rows.isEmpty ? "<p>Not run yet.</p>" : "<table><tr><th>Job</th><th>Status</th><th>Created</th><th>Duration</th><th></th></tr>\(rows)</table>")
         return page("Orchestration \(id)", body, token: s.token)
     }
@@ -330,6 +339,14 @@ func duration(_ job: Job) -> String {
     return "–"
 }
 
+/// "2026-11-28 07:00 UTC".
+func utcMinute(_ date: Date) -> String {
+    var calendar = Calendar(identifier: .gregorian)
+    calendar.timeZone = TimeZone(identifier: "UTC")!
+    let c = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
+    return String(format: "%04d-%02d-%02d %02d:%02d UTC", c.year!, c.month!, c.day!, c.hour!, c.minute!)
+}
+
 func redirect(_ location: String) -> Response {
     Response(status: .seeOther, headers: [.location: location])
 }
@@ -357,7 +374,10 @@ func page(_ title: String, _ body: String, status: HTTPResponse.Status = .ok, to
         .tl-track{position:relative;flex:1;height:12px;background:#f6f6f6}.tl-bar{position:absolute;top:0;height:12px;background:#27c;border-radius:2px}
         .tl-bar.success{background:#2a7}.tl-bar.error{background:#c33}.tl-bar.warning{background:#d90}
         pre{background:#f7f7f7;padding:.5em;overflow:auto;max-height:300px}
-        </style></head><body>\(nav)<h1>\(h(title))</h1>\(body)</body></html>
+        </style></head><body>\(nav)<h1>\(h(title))</h1>\(body)
+        <script>for (const t of document.querySelectorAll("time.local")) { const d = new Date(t.dateTime);
+        t.insertAdjacentText("afterend", " (" + d.toLocaleString([], {dateStyle: "medium", timeStyle: "short"}) + " your time)"); }</script>
+        </body></html>
         """
     return Response(status: status, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: html)))
 }

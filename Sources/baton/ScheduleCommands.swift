@@ -27,13 +27,10 @@ struct SchedulesCommand: AsyncParsableCommand {
                 var out: [JSONValue] = []
                 var lines: [[String]] = [["PROJECT", "SCHEDULE", "ORCHESTRATION", "CRON (UTC)", "ON OVERLAP", "ENABLED", "NEXT (UTC)"] + (local ? ["NEXT (\(zone.identifier))"] : [])]
                 for row in rows {
-                    let next = row.enabled ? (try? CronExpression(row.cron))?.next(after: now) : nil
+                    let next = row.nextFireTime(after: now)
                     let nextUTC = next.map { utc.format($0) } ?? "-"
                     let nextLocal = next.map { localStyle.format($0) } ?? "-"
-                    out.append(["project": .string(row.projectId), "id": .string(row.id), "orchestration": .string(row.orchestrationId),
-                                "cron": .string(row.cron), "onOverlap": .string(row.onOverlap), "enabled": .bool(row.enabled),
-                                "nextFireTime": next.map { .string(Job.formatTime($0)) } ?? .null,
-                                "lastFireTime": row.lastFireTime.map { .string(Job.formatTime($0)) } ?? .null])
+                    out.append(row.json(now: now))
                     lines.append([row.projectId, row.id, row.orchestrationId, row.cron, row.onOverlap, row.enabled ? "yes" : "no", nextUTC] + (local ? [nextLocal] : []))
                 }
                 if json { print(JSONValue.array(out).jsonText); return }
