@@ -18,6 +18,7 @@ import yaml
 COUNTERS = {
     "baton_jobs_claimed_total", "baton_jobs_finished_total", "baton_jobs_rescued_total",
     "baton_schedule_firings_total", "baton_notification_deliveries_total", "baton_api_requests_total",
+    "baton_jobs_pruned_total",
 }
 GAUGES = {"baton_queue_jobs", "baton_heartbeat_lag_seconds", "baton_coordinator_leader", "baton_database_up"}
 HISTOGRAMS = {"baton_claim_duration_seconds", "baton_job_duration_seconds"}
@@ -65,6 +66,11 @@ def grafana():
     expressions = [(panel.get("title", "?"), target.get("expr", ""))
                    for panel in panels for target in panel.get("targets") or []]
     problems = []
+    # The contract is what the code exports: MetricNames in Sources/BatonEngine/Telemetry.swift.
+    code = set(re.findall(r'static let \w+ = "(baton_[a-z0-9_]+)"', Path("Sources/BatonEngine/Telemetry.swift").read_text()))
+    if code != COUNTERS | GAUGES | HISTOGRAMS:
+        problems.append(f"metrics contract differs from Sources/BatonEngine/Telemetry.swift: only in the code {sorted(code - (COUNTERS | GAUGES | HISTOGRAMS))}, "
+                        f"only here {sorted((COUNTERS | GAUGES | HISTOGRAMS) - code)}")
     if not dashboard.get("title") or not expressions:
         problems.append(f"{path}: no title or no queries")
     allowed = allowed_metric_names()
