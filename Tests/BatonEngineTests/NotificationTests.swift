@@ -92,6 +92,12 @@ struct NotificationTests {
                 if let id = body["job"]?["id"]?.stringValue.flatMap(Int64.init) { notified.insert(id) }
             }
             #expect(notified == Set(runs))
+
+            // What an operator sees: each delivered, after the failed attempts against the 503.
+            let listed = try BatonProcess.run(["notifications", "list", "--job", String(runs[0]), "--json"], databaseURL: url)
+            #expect(listed.status == 0)
+            let rows = try #require(try JSONValue.parse(listed.output).arrayValue)
+            #expect(rows.count == 1 && rows[0]["state"]?.stringValue == "delivered" && (rows[0]["attempts"]?.numberValue ?? 0) >= 2)
         }
     }
 
