@@ -148,6 +148,56 @@ struct NotificationTests {
         }
     }
 
+    @Test("a run far over its usual duration and a run waiting too long are each told of once")
+    func longRuns() async throws {
+        let receiver = try TestHTTPServer(status: 200, body: "ok")
+        let flag = FileManager.default.temporaryDirectory.appendingPathComponent("baton-quick-\(UUID().uuidString)").path
+        _ = FileManager.default.createFile(atPath: flag, contents: Data())
+        let url = try await TestPostgres.shared.makeDatabase("notify_long")
+        try await Store.withStore(url: url, logger: logger) { store in
+            _ = try await Apply.apply(try Documents.parse("""
+                - {kind: component, id: step, executor: {type: process, command: ["sh", "-c", "[ -f \(flag) ] || sleep 30"]}}
+                - {kind: configuration, component: step, id: s}
+                - kind: orchestration
+                  id: steady
+                  phases: [{id: 1, name: One}]
+                  tasks: [{id: s, name: Step, phase: 1, task: {componentId: step, configId: s}}]
+                - kind: notification
+                  id: slow
+                  orchestration: steady
+                  events: [job-processing-long, job-waiting-long]
+                  processingLongPercent: 100
+                  waitingLongMinutes: 0.05
+                  channel: {type: webhook, url: '\(receiver.url)', secret: \(Self.secret)}
+                """), store: store)
+        }
+        let worker = try BatonProcess(["worker"], databaseURL: url)
+        defer { _ = worker.stop() }
+        let coordinator = try BatonProcess(["coordinator"], databaseURL: url)
+        defer { _ = coordinator.stop() }
+        try await Store.withStore(url: url, logger: logger) { store in
+            // History: one quick successful run. Then the step sleeps: the next run is long, and
+            // the one after it waits behind it (runs of one orchestration queue).
+            let quick = try await Orchestrations.run(store: store, projectId: "default", id: "steady", only: [], exclude: [], initializedBy: "api")
+            #expect(try await store.waitForFinal([quick.id]).first?.status == .success)
+            try FileManager.default.removeItem(atPath: flag)
+            let long = try await Orchestrations.run(store: store, projectId: "default", id: "steady", only: [], exclude: [], initializedBy: "api")
+            let queued = try await Orchestrations.run(store: store, projectId: "default", id: "steady", only: [], exclude: [], initializedBy: "api")
+            try await waitUntil(timeout: 30, "both events delivered") {
+                Set(receiver.all.compactMap { $0.headers["x-baton-event"] }) == ["job-processing-long", "job-waiting-long"]
+            }
+            // A few more passes of the coordinator's 2.5 s check: nothing is told twice.
+            try await Task.sleep(for: .seconds(6))
+            let events = receiver.all.compactMap { request -> String? in
+                guard let body = try? JSONValue.parse(request.body) else { return nil }
+                return "\(body["event"]?.stringValue ?? "?") \(body["job"]?["id"]?.stringValue ?? "?")"
+            }
+            #expect(events.sorted() == ["job-processing-long \(long.id)", "job-waiting-long \(queued.id)"])
+            _ = try await store.killJob(id: queued.id)
+            _ = try await store.killJob(id: long.id)
+        }
+    }
+
     // MARK: - helpers
 
     func freePort() throws -> Int {
