@@ -5,6 +5,7 @@ expected ones. Saves a screenshot of each page. Run by browser-tests/run."""
 
 import argparse
 import os
+import re
 import sys
 import time
 
@@ -21,6 +22,8 @@ p.add_argument("--shots", required=True, help="folder for screenshots")
 a = p.parse_args()
 os.makedirs(a.shots, exist_ok=True)
 
+# The viewer's time zone, for the schedule's local time: Chromium takes it from TZ.
+os.environ["TZ"] = "Asia/Tokyo"
 options = webdriver.ChromeOptions()
 for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1000"):
     options.add_argument(arg)
@@ -64,6 +67,9 @@ try:
     print("open the orchestration and its run dialog")
     driver.find_element(By.LINK_TEXT, "Daily").click()
     check("Extract" in driver.page_source and "Report" in driver.page_source, "phases missing on the orchestration page")
+    schedule = driver.find_element(By.XPATH, "//td[text()='new-year']/..").text
+    check(re.search(r"-01-01 06:00 UTC \(.*\b(3:00\s?PM|15:00)\b.* your time\)", schedule),
+          f"the schedule's next run in UTC and in the viewer's time (Tokyo, 15:00): {schedule!r}")
     shot("03-orchestration")
     driver.find_element(By.LINK_TEXT, "Run…").click()
     check(boxes() == {"load": True, "extra": True, "transform": True, "report": True}, f"run dialog: {boxes()}")
