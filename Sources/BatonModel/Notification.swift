@@ -44,6 +44,13 @@ public struct NotificationSpec: Sendable, Hashable {
         self.waitingLongMinutes = waitingLongMinutes; self.enabled = enabled
     }
 
+    /// One plain address (`name@host.domain`), nothing an SMTP command or header could be bent with.
+    public static func isEmailAddress(_ text: String) -> Bool {
+        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+        return parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".") && text.count <= 254
+            && !text.contains(where: { $0 == " " || $0 == "<" || $0 == ">" || $0 == "," || $0.isNewline || !$0.isASCII })
+    }
+
     /// Parses the fields of a `kind: notification` document after `kind`, `id` and `project`;
     /// `orchestrationExists` tells whether an orchestration id is known. Every problem is reported.
     public static func parse(_ object: [String: JSONValue], projectId: String, id: String,
@@ -95,8 +102,7 @@ public struct NotificationSpec: Sendable, Hashable {
                 if let url, secret.count >= 16 { channel = .webhook(url: url, secret: secret, timeoutSeconds: timeout) }
             case "email":
                 let address = raw["address"]?.stringValue ?? ""
-                let parts = address.split(separator: "@", omittingEmptySubsequences: false)
-                if parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !address.contains(where: { $0 == " " || $0 == "<" || $0 == ">" || $0.isNewline }) {
+                if NotificationSpec.isEmailAddress(address) {
                     channel = .email(address: address)
                 } else {
                     problem("channel.address", "is required: one email address such as ops@example.com")

@@ -20,8 +20,7 @@ extension Store {
     /// Creates a token and returns it with its secret (shown once; only its SHA-256 is stored).
     public func createToken(projectId: String, scope: TokenScope, description: String, ownerEmail: String? = nil) async throws -> (Token, String) {
         if let ownerEmail {
-            let parts = ownerEmail.split(separator: "@", omittingEmptySubsequences: false)
-            guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !ownerEmail.contains(where: { $0 == " " || $0 == "<" || $0 == ">" || $0.isNewline }) else {
+            guard NotificationSpec.isEmailAddress(ownerEmail) else {
                 throw BatonError(.invalidInput, "owner email '\(ownerEmail)' is not one address such as ana@example.com", field: "owner-email")
             }
         }

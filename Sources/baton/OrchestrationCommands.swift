@@ -105,7 +105,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
             configuration.notifications.smtpPort = port
         }
         if let from = smtpFrom ?? environment["BATON_SMTP_FROM"], !from.isEmpty {
-            guard from.contains("@"), !from.contains(where: { $0 == " " || $0 == "<" || $0 == ">" || $0.isNewline }) else {
+            guard NotificationSpec.isEmailAddress(from) else {
                 throw ValidationError("--smtp-from must be one address such as baton@example.com")
             }
             configuration.notifications.smtpFrom = from
