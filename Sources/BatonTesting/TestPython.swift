@@ -1,5 +1,8 @@
 import BatonModel
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Python tools some tests drive (aiosmtpd as an SMTP server, prometheus_client's text parser),
 /// from PyPI into a virtualenv under the project's ignored `.baton/`, made on first use.
@@ -13,6 +16,11 @@ public enum TestPython {
         let ready = venv + "/.installed-" + packages.joined(separator: "-")
         if !FileManager.default.fileExists(atPath: ready) {
             try FileManager.default.createDirectory(atPath: root + "/.baton", withIntermediateDirectories: true)
+            // Tests run in parallel: one makes the virtualenv, the others wait for it.
+            let lock = open(root + "/.baton/test-venv.lock", O_CREAT | O_RDWR, 0o644)
+            defer { if lock >= 0 { close(lock) } }
+            if lock >= 0 { flock(lock, LOCK_EX) }
+            if FileManager.default.fileExists(atPath: ready) { return venv + "/bin/python" }
             for (tool, arguments) in [("/usr/bin/env", ["python3", "-m", "venv", venv]), (venv + "/bin/pip", ["install", "-q"] + packages)] {
                 let (status, output) = try run(tool, arguments)
                 guard status == 0 else {
