@@ -87,7 +87,8 @@ class DB:
 class Fleet:
     """`baton worker --trace` processes; their trace lines are read by one thread each."""
 
-    def __init__(self, baton: str, dsn: str, count: int, concurrency: int, tag: str, logdir: str):
+    def __init__(self, baton: str, dsn: str, count: int, concurrency: int, tag: str, logdir: str,
+                 max_connections: Optional[int] = None):
         self.starts: dict[int, float] = {}
         self.turns: list[tuple[float, int]] = []
         self.start_events: "queue.Queue[int]" = queue.Queue()
@@ -100,7 +101,8 @@ class Fleet:
             err = open(path, "w")
             p = subprocess.Popen(
                 [baton, "worker", "--database-url", dsn, "--concurrency", str(concurrency), "--trace",
-                 "--worker-id", f"bench-{tag}-{i + 1}"],
+                 "--worker-id", f"bench-{tag}-{i + 1}"]
+                + (["--max-connections", str(max_connections)] if max_connections else []),
                 stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL, text=True, bufsize=1)
             err.close()
             self.procs.append(p)
@@ -158,6 +160,271 @@ class Fleet:
         return found
 
 
+# ------------------------------------------------------------------------------------ fleet probe
+
+
+def _proc_cpu(pid: int) -> Optional[tuple[float, float]]:
+    """(CPU seconds, seconds spent runnable but waiting for a CPU) of a process, all its threads."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            rest = f.read().rsplit(")", 1)[1].split()
+        cpu = (int(rest[11]) + int(rest[12])) / os.sysconf("SC_CLK_TCK")
+        wait_ns = 0
+        for task in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                    wait_ns += int(f.read().split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+        return cpu, wait_ns / 1e9
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _children(ppid: int) -> list[int]:
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == ppid:
+                        out.append(int(d))
+            except (OSError, IndexError, ValueError):
+                pass
+    return out
+
+
+def _all_cpu() -> dict[int, tuple[int, float]]:
+    """(parent pid, CPU seconds) of every process on the machine, kernel threads included."""
+    out = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    rest = f.read().rsplit(")", 1)[1].split()
+                out[int(d)] = (int(rest[1]), (int(rest[11]) + int(rest[12])) / tick)
+            except (OSError, IndexError, ValueError):
+                pass
+    return out
+
+
+def _machine_cpu() -> tuple[int, int, int]:
+    """(busy, total, interrupts) jiffies of all CPUs, from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:8]]
+    return v[0] + v[1] + v[2] + v[5] + v[6], sum(v), v[5] + v[6]
+
+
+SLOW_MS = 5
+
+
+class Probe:
+    """What the server and the machine do during one fleet run, sampled from outside.
+
+    Every 50 ms: client connections on the server (pg_stat_activity), the wait event of every
+    backend that is running a statement (None = on a CPU or waiting for one), and the kernel's
+    run queue (procs_running in /proc/stat). Once at the start and the end: CPU time and
+    run-queue wait (/proc/PID/task/*/schedstat) of the PostgreSQL processes and of the workers,
+    pg_stat_statements (reset at the start) and pg_stat_wal. A LISTEN connection counts the
+    notifications on baton_jobs. The /proc figures need the server on this machine; they are
+    None otherwise.
+    """
+
+    def __init__(self, dsn: str, server_log: Optional[str]):
+        self.dsn = dsn
+        self.server_log = server_log
+        self.stop_event = threading.Event()
+        self.samples = 0
+        self.peak_connections = 0
+        self.waits: dict[str, int] = {}
+        self.runq: list[int] = []
+        self.notifications: dict[str, int] = {}
+        self.threads: list[threading.Thread] = []
+        self.db = psycopg.connect(dsn, autocommit=True)
+        self.postmaster = None
+        pid = self.db.execute("SELECT pg_backend_pid()").fetchone()[0]
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{ppid}/comm") as f:
+                if f.read().strip() == "postgres":
+                    self.postmaster = ppid
+        except (OSError, ValueError, IndexError):
+            pass
+        try:
+            self.db.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            self.db.execute("SELECT count(*) FROM pg_stat_statements").fetchone()
+            self.pgss = True
+        except psycopg.Error:
+            self.pgss = False
+
+    def _server_cpu(self) -> dict[int, tuple[float, float]]:
+        if self.postmaster is None:
+            return {}
+        return {p: v for p in [self.postmaster] + _children(self.postmaster) if (v := _proc_cpu(p))}
+
+    def _wal(self) -> dict:
+        try:
+            row = self.db.execute("SELECT wal_records, wal_write, wal_sync FROM pg_stat_wal").fetchone()
+            xact = self.db.execute("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()").fetchone()[0]
+            return {"wal_records": row[0], "wal_write": row[1], "wal_sync": row[2], "commits": xact}
+        except psycopg.Error:
+            return {}
+
+    def begin(self) -> None:
+        if self.pgss:
+            self.db.execute("SELECT pg_stat_statements_reset()")
+        if self.server_log:
+            # The server logs the statements that ran longer than this (sessions that start from now on): with the
+            # number of calls from pg_stat_statements, that gives the p99 of worker_turn's execution in the server.
+            self.db.execute(f"ALTER DATABASE \"{self.db.info.dbname}\" SET log_min_duration_statement = '{SLOW_MS}ms'")
+        self.log_offset = os.path.getsize(self.server_log) if self.server_log and os.path.exists(self.server_log) else None
+        self.wal0 = self._wal()
+        self.server0 = self._server_cpu()
+        self.machine0 = _machine_cpu()
+        self.seen = {p: (pp, cpu, cpu) for p, (pp, cpu) in _all_cpu().items()}  # pid: (parent, CPU at first sight, CPU last seen)
+        self.me0 = _proc_cpu(os.getpid())
+        self.t0 = time.time()
+        for target in (self._sample, self._listen, self._processes):
+            t = threading.Thread(target=target, daemon=True)
+            t.start()
+            self.threads.append(t)
+
+    def _sample(self) -> None:
+        with psycopg.connect(self.dsn, autocommit=True) as c:
+            while not self.stop_event.is_set():
+                conns, waits = c.execute("""
+                    SELECT count(*) FILTER (WHERE backend_type = 'client backend'),
+                           array_agg(CASE WHEN backend_type = 'autovacuum worker' THEN 'autovacuum'
+                                          WHEN query LIKE '%%worker' || '_turn(%%' THEN 'worker_turn'
+                                          WHEN query LIKE '%%worker' || '_ranks()%%' THEN 'worker_ranks'
+                                          ELSE 'other' END || ' ' || coalesce(wait_event_type || ':' || wait_event, 'CPU'))
+                               FILTER (WHERE (state = 'active' AND backend_type = 'client backend' AND pid <> pg_backend_pid())
+                                          OR backend_type = 'autovacuum worker')
+                    FROM pg_stat_activity""").fetchone()
+                with open("/proc/stat") as f:
+                    running = next((int(l.split()[1]) for l in f if l.startswith("procs_running")), 0)
+                self.samples += 1
+                self.peak_connections = max(self.peak_connections, conns)
+                self.runq.append(running)
+                for w in waits or []:
+                    self.waits[w] = self.waits.get(w, 0) + 1
+                time.sleep(0.05)
+
+    def _scan(self) -> None:
+        for p, (pp, cpu) in _all_cpu().items():
+            first = self.seen[p][1] if p in self.seen else 0.0  # a process started during the run: all its CPU
+            self.seen[p] = (pp, first, cpu)
+
+    def _processes(self) -> None:
+        """Every 0.5 s, the CPU time of every process, so that those that end during the run are counted too."""
+        while not self.stop_event.wait(0.5):
+            self._scan()
+
+    def _listen(self) -> None:
+        with psycopg.connect(self.dsn, autocommit=True) as c:
+            c.execute("LISTEN baton_jobs")
+            while not self.stop_event.is_set():
+                for n in c.notifies(timeout=0.2):
+                    kind = n.payload.split(":", 1)[0] or "empty"
+                    self.notifications[kind] = self.notifications.get(kind, 0) + 1
+
+    def reset(self) -> None:
+        """Stops the sampling and logs no more slow statements; safe to call twice."""
+        self.stop_event.set()
+        if self.server_log and not self.db.closed:
+            self.db.execute(f"ALTER DATABASE \"{self.db.info.dbname}\" RESET log_min_duration_statement")
+
+    def end(self, worker_pids: list[int]) -> dict:
+        """Call while the workers still run: their CPU time is read from /proc."""
+        seconds = time.time() - self.t0
+        busy1, total1, irq1 = _machine_cpu()
+        server1 = self._server_cpu()
+        workers = [v for p in worker_pids if (v := _proc_cpu(p))]
+        self.stop_event.set()
+        for t in self.threads:
+            t.join(timeout=2)
+        out: dict = {"probe_seconds": seconds, "samples": self.samples, "peak_connections": self.peak_connections}
+        if self.runq:
+            out["run_queue_mean"] = sum(self.runq) / len(self.runq)
+            out["run_queue_p95"] = pct(self.runq, 95)
+        total_active = sum(self.waits.values())
+        out["wait_events"] = {k: round(v / max(1, self.samples), 3) for k, v in sorted(self.waits.items(), key=lambda kv: -kv[1])}
+        out["active_backends_mean"] = total_active / max(1, self.samples)
+        out["notifications"] = dict(self.notifications)
+        cpus = os.cpu_count() or 1
+        out["machine_busy"] = (busy1 - self.machine0[0]) / max(1, total1 - self.machine0[1])
+        out["machine_busy_s"] = (busy1 - self.machine0[0]) / os.sysconf("SC_CLK_TCK")
+        out["interrupts_cpu_s"] = (irq1 - self.machine0[2]) / os.sysconf("SC_CLK_TCK")
+        me = _proc_cpu(os.getpid())
+        out["bench_cpu_s"] = me[0] - self.me0[0] if me and self.me0 else None
+        if server1:
+            cpu = sum(v[0] - self.server0.get(p, (0, 0))[0] for p, v in server1.items())
+            wait = sum(v[1] - self.server0.get(p, (0, 0))[1] for p, v in server1.items())
+            out["server_cpu_s"], out["server_runq_wait_s"] = cpu, wait
+        if workers:
+            out["workers_cpu_s"] = sum(v[0] for v in workers)
+            out["workers_runq_wait_s"] = sum(v[1] for v in workers)
+        if server1 and workers and out["bench_cpu_s"] is not None:
+            # Every process seen during the run (sampled every 0.5 s): the server's (autovacuum workers that ended
+            # included), and everyone else's (other people's builds and tests on a shared machine, kernel threads).
+            self._scan()
+            used = {p: (pp, last - first) for p, (pp, first, last) in self.seen.items()}
+            mine = set(worker_pids) | {os.getpid()}
+            out["server_cpu_s"] = sum(c for p, (pp, c) in used.items() if p == self.postmaster or pp == self.postmaster)
+            out["other_cpu_s"] = sum(c for p, (pp, c) in used.items()
+                                     if p not in mine and p != self.postmaster and pp != self.postmaster)
+            # What no process seen accounts for: processes that lived less than 0.5 s.
+            out["unattributed_cpu_s"] = max(0.0, out["machine_busy_s"] - out["server_cpu_s"] - out["workers_cpu_s"]
+                                            - out["bench_cpu_s"] - out["other_cpu_s"] - out["interrupts_cpu_s"])
+        out["cpu_capacity_s"] = seconds * cpus
+        wal1 = self._wal()
+        if self.wal0 and wal1:
+            out["wal"] = {k: wal1[k] - self.wal0[k] for k in wal1}
+        if self.pgss:
+            rows = self.db.execute("""
+                SELECT CASE WHEN query LIKE '%%worker' || '_turn(%%' THEN 'worker_turn'
+                            WHEN query LIKE '%%worker' || '_ranks()%%' THEN 'worker_ranks'
+                            WHEN query LIKE '%%take' || '_worker_rank()%%' THEN 'take_worker_rank'
+                            WHEN query LIKE '%%UPDATE jobs SET heartbeat' || '_time%%' THEN 'heartbeat'
+                            ELSE 'other' END AS what,
+                       sum(calls), sum(total_exec_time), max(max_exec_time),
+                       -- pooled mean and standard deviation over the statements of each kind
+                       sum(calls * mean_exec_time) / nullif(sum(calls), 0),
+                       sqrt(greatest(0, sum(calls * (stddev_exec_time ^ 2 + mean_exec_time ^ 2)) / nullif(sum(calls), 0)
+                                        - (sum(calls * mean_exec_time) / nullif(sum(calls), 0)) ^ 2))
+                FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+                GROUP BY 1 ORDER BY 3 DESC""").fetchall()
+            out["statements"] = {r[0]: {"calls": int(r[1]), "total_ms": float(r[2]), "max_ms": float(r[3]),
+                                        "mean_ms": float(r[4] or 0), "stddev_ms": float(r[5] or 0)} for r in rows}
+        self.reset()
+        if self.log_offset is not None:
+            slow = []
+            lines = []
+            with open(self.server_log, errors="replace") as f:
+                f.seek(self.log_offset)
+                for l in f:
+                    if "FATAL" in l or "ERROR" in l or "PANIC" in l:
+                        lines.append(l.strip())
+                    elif "duration: " in l and " execute " in l and "SELECT accepted" in l:
+                        m = re.search(r"duration: ([0-9.]+) ms", l)
+                        if m:
+                            slow.append(float(m.group(1)))
+            out["server_log_errors"] = lines[:20]
+            out["server_log_error_count"] = len(lines)
+            calls = out.get("statements", {}).get("worker_turn", {}).get("calls")
+            if calls:
+                # The p99 of the execution times: the k-th longest, k = 1% of the calls, when at least k ran over SLOW_MS.
+                k = max(1, round(calls * 0.01))
+                slow.sort(reverse=True)
+                out["turn_exec_over_slow"] = len(slow)
+                out["turn_exec_p99_ms"] = slow[k - 1] if len(slow) >= k else None
+                out["turn_exec_p99_below"] = len(slow) < k
+        self.db.close()
+        return out
+
+
 # ------------------------------------------------------------------------------------ the bench
 
 
@@ -185,6 +452,8 @@ class Bench:
     rss_idle: list = field(default_factory=list)
     rss_load: list = field(default_factory=list)
     peer_rss: dict = field(default_factory=dict)
+    limits: dict = field(default_factory=dict)  # what limits a row, measured in this run (fleet)
+    fleet_stamp: Optional[str] = None
 
     # ---------------------------------------------------------------- helpers
 
@@ -195,27 +464,28 @@ class Bench:
             raise RuntimeError(f"baton {' '.join(argv)} failed: {r.stderr.strip()[:500]}")
         return r.stdout
 
-    def prepare(self, configs: int) -> None:
-        """Empty jobs; component bench-noop with configurations cfg-1..cfg-K; no project limit in the way."""
+    def prepare(self, configs: int, component: str = "bench-noop", executor: str = '{"type": "noop"}') -> None:
+        """Empty jobs; the component (bench-noop) with configurations cfg-1..cfg-K; no project limit in the way."""
         db = self.db
         db.q("TRUNCATE jobs CASCADE")
-        db.q("""INSERT INTO components (project_id, id, executor) VALUES ('default', 'bench-noop', '{"type": "noop"}')
-                ON CONFLICT DO NOTHING""")
-        have = db.one("SELECT count(*) FROM configurations WHERE component_id = 'bench-noop' AND id LIKE 'cfg-%'")
+        db.q("INSERT INTO components (project_id, id, executor) VALUES ('default', %s, %s::jsonb) ON CONFLICT DO NOTHING",
+             (component, executor))
+        have = db.one("SELECT count(*) FROM configurations WHERE component_id = %s AND id LIKE 'cfg-%%'", (component,))
         if have < configs:
             db.q("""INSERT INTO configurations (project_id, component_id, id, name)
-                    SELECT 'default', 'bench-noop', 'cfg-' || i, 'bench cfg-' || i FROM generate_series(1, %s) i
-                    ON CONFLICT DO NOTHING""", (configs,))
+                    SELECT 'default', %s, 'cfg-' || i, 'bench cfg-' || i FROM generate_series(1, %s) i
+                    ON CONFLICT DO NOTHING""", (component, configs))
         db.q("UPDATE projects SET max_parallel_jobs = 100000 WHERE id = 'default'")
 
-    def insert_jobs(self, n: int, configs: int, grouped: int = 0) -> None:
-        """n no-op jobs round-robin over cfg-1..cfg-K, or `grouped` consecutive jobs per configuration."""
-        expr = f"'cfg-' || ((g - 1) / {grouped} + 1)" if grouped else f"'cfg-' || ((g - 1) % {configs} + 1)"
+    def insert_jobs(self, n: int, configs: int, grouped: int = 0, component: str = "bench-noop",
+                    executor: str = '{"type": "noop"}', parameters: str = "{}") -> None:
+        """n jobs (no-op unless told) round-robin over cfg-1..cfg-K, or `grouped` consecutive jobs per configuration."""
+        expr = f"'cfg-' || ((g - 1) / {grouped} + 1)" if grouped else f"'cfg-' || ((g - 1) %% {configs} + 1)"
         for first in range(1, n + 1, 1000):
             last = min(n, first + 999)
             self.db.q(f"""INSERT INTO jobs (project_id, component_id, config_id, executor, parameters)
-                          SELECT 'default', 'bench-noop', {expr}, '{{"type": "noop"}}', '{{}}'
-                          FROM generate_series({first}, {last}) g""")
+                          SELECT 'default', %s, {expr}, %s::jsonb, %s::jsonb
+                          FROM generate_series({first}, {last}) g""", (component, executor, parameters))
 
     def settle(self) -> None:
         self.db.q("VACUUM ANALYZE jobs")
@@ -595,20 +865,133 @@ class Bench:
         self.add(f"phase hand-off, {phases} x {tasks} orchestration", "p50 ms", p50, "target", 10.0, p50 / 10.0, "<= 10 ms",
                  p50 <= 10 and bad == 0, "ms")
 
-    def fleet(self) -> None:
+    def fleet_run(self, tag: str, mode: str, workers: int, n: int, seconds: float) -> dict:
+        """One fleet run: n jobs over the fleet's configurations, `workers` x concurrency, probed (see Probe)."""
         a = self.args
-        log(f"== fleet: {a.fleet_workers} worker processes vs {a.workers}, concurrency 4 each, {a.fleet_jobs} jobs")
-        small = self.run_baton("fleet-small", a.fleet_jobs, 1000, a.workers, 4)
-        big = self.run_baton("fleet-big", a.fleet_jobs, 1000, a.fleet_workers, 4, sample_connections=True)
-        ratio = big["turn_p99_ms"] / small["turn_p99_ms"] if big["turn_p99_ms"] and small["turn_p99_ms"] else None
-        errors = [p for p in big["problems"] if "connect" in p.lower() or "error" in p.lower()]
-        met = None if ratio is None else (ratio <= 3 and not errors and big["valid"])
-        self.details.append(f"- Fleet: claim turn (finish + claim, one transaction) p99 {small['turn_p99_ms']:.2f} ms with {a.workers} workers, "
-                            f"{big['turn_p99_ms']:.2f} ms with {a.fleet_workers} workers (x 4 each); throughput {small['jobs_per_s'] or 0:,.0f} vs "
-                            f"{big['jobs_per_s'] or 0:,.0f} jobs/s; peak connections {big['peak_connections']}; worker warnings/errors: "
-                            f"{len(big['problems'])}" + (f" (first: {big['problems'][0]})" if big["problems"] else "") + ".")
-        self.add(f"{a.fleet_workers} worker processes on one server", f"claim p99 ms ({len(errors)} connection errors)",
-                 big["turn_p99_ms"], f"{a.workers} workers", small["turn_p99_ms"], ratio, "<= 3x, no errors", met, "ms")
+        conc = a.fleet_concurrency
+        if mode == "paced":
+            component, executor, params = "bench-sleep", '{"type": "sleep"}', json.dumps({"seconds": round(seconds, 4)})
+        else:
+            component, executor, params, seconds = "bench-noop", '{"type": "noop"}', "{}", 0.0
+        self.prepare(a.fleet_configs, component, executor)
+        log(f"Baton {tag}: inserting {n} {'sleep ' + format(seconds, 'g') + ' s' if mode == 'paced' else 'no-op'} jobs over "
+            f"{a.fleet_configs} configurations")
+        self.insert_jobs(n, a.fleet_configs, 0, component, executor, params)
+        self.settle()
+        log(f"Baton {tag}: {workers} workers x {conc}, --max-connections {a.fleet_max_connections}")
+        probe = Probe(a.dsn, a.server_log)
+        probe.begin()
+        fleet = Fleet(a.baton, a.dsn, workers, conc, tag, a.tmp, max_connections=a.fleet_max_connections)
+        expected = n * seconds / (workers * conc)
+        try:
+            end = self.drain(fleet, n, a.timeout + 2 * expected)
+            time.sleep(0.05)  # the last trace lines
+            alive = fleet.alive()
+            system = probe.end([p.pid for p in fleet.procs])
+        finally:
+            probe.reset()
+            stopped = fleet.stop()
+        with fleet.lock:
+            first = min(fleet.starts.values()) if fleet.starts else None
+            claiming = [ms for ms, k in fleet.turns if k > 0]
+            empty = [ms for ms, k in fleet.turns if k == 0]
+            claimed = sum(k for _, k in fleet.turns)
+        check = self.verify(n, tag)
+        problems = stopped + fleet.log_problems()
+        conn_errors = [p for p in problems if re.search(r"connect|too many clients|pool", p, re.I)]
+        statuses = dict(self.db.q("SELECT status::text, count(*) FROM jobs GROUP BY 1"))
+        errors = (len(problems) + (n - check["success"]) + check["overlaps"] + check["reclaimed"] + (workers - alive)
+                  + system.get("server_log_error_count", 0))
+        r = {
+            "tag": tag, "mode": mode, "workers": workers, "concurrency": conc, "job_seconds": seconds, "jobs": n,
+            "configurations": a.fleet_configs, "max_connections_per_worker": a.fleet_max_connections,
+            "seconds": end - first if first else None, "jobs_per_s": n / (end - first) if first else None,
+            "claim_turns": len(claiming), "empty_turns": len(empty), "jobs_per_claiming_turn": claimed / len(claiming) if claiming else None,
+            "claim_p50_ms": pct(claiming, 50), "claim_p99_ms": pct(claiming, 99), "claim_max_ms": max(claiming) if claiming else None,
+            "claim_mean_ms": sum(claiming) / len(claiming) if claiming else None,
+            "empty_p99_ms": pct(empty, 99), "statuses": statuses, "problems": problems[:20], "problem_count": len(problems),
+            "connection_errors": len(conn_errors), "workers_exited_early": workers - alive, "errors": errors,
+            **check, **system,
+        }
+        r["valid"] = check["success"] == n and check["overlaps"] == 0 and check["reclaimed"] == 0
+        turn = r.get("statements", {}).get("worker_turn", {})
+        log(f"Baton {tag}: {r['jobs_per_s'] or 0:,.0f} jobs/s, claim p50/p99 {r['claim_p50_ms'] or 0:.2f}/{r['claim_p99_ms'] or 0:.2f} ms "
+            f"(server: mean {turn.get('mean_ms', 0):.2f} sd {turn.get('stddev_ms', 0):.2f} p99 {r.get('turn_exec_p99_ms') or 0:.2f}), "
+            f"peak connections {r['peak_connections']}, "
+            f"errors {errors}, machine busy {r['machine_busy']:.0%}, run queue {r.get('run_queue_mean', 0):.1f}, "
+            f"other processes {r.get('other_cpu_s') or 0:.1f} CPU s")
+        return r
+
+    def fleet(self) -> None:
+        """The fleet test (issue 8): a big fleet and a small one against one server, claim p99 of each, in one run."""
+        a = self.args
+        big_w, small_w, conc = a.fleet_workers, a.workers, a.fleet_concurrency
+        max_conn = self.db.one("SHOW max_connections")
+        reserved = self.db.one("SHOW superuser_reserved_connections")
+        budget = big_w * (a.fleet_max_connections or 4)
+        if budget + 10 > int(max_conn) - int(reserved):
+            raise RuntimeError(f"{big_w} workers x --max-connections {a.fleet_max_connections} = {budget} connections do not fit "
+                               f"in max_connections {max_conn} (less {reserved} reserved and 10 for the benchmark)")
+        small_seconds = a.fleet_seconds * small_w / big_w  # the same job rate from both fleets: slots / job duration
+        modes = [m for m in a.fleet_modes.split(",") if m]
+        log(f"== fleet: {big_w} worker processes vs {small_w}, concurrency {conc} each, {a.fleet_jobs} jobs over "
+            f"{a.fleet_configs} configurations per run; modes {modes}; pool budget {a.fleet_max_connections} a worker "
+            f"(cap {budget} of max_connections {max_conn})")
+        started = time.time()
+        runs = []
+        for mode in modes:
+            for k in range(a.fleet_rounds):  # small, big, small, big...: drift of a shared machine hits both alike
+                suffix = f"-r{k + 1}" if a.fleet_rounds > 1 else ""
+                runs.append({**self.fleet_run(f"fleet-{mode}-{small_w}{suffix}", mode, small_w, a.fleet_jobs, small_seconds), "round": k + 1})
+                runs.append({**self.fleet_run(f"fleet-{mode}-{big_w}{suffix}", mode, big_w, a.fleet_jobs, a.fleet_seconds), "round": k + 1})
+        self.fleet_rows(runs, time.time() - started)
+
+    def fleet_rows(self, runs: list[dict], seconds: float, stamp: Optional[str] = None) -> None:
+        """The fleet's rows, details and what limits them, from its runs; writes fleet.md and fleet.json."""
+        modes = list(dict.fromkeys(r["mode"] for r in runs))
+        small_w = min(r["workers"] for r in runs)
+        big_w = max(r["workers"] for r in runs)
+        conc = runs[0]["concurrency"]
+        jobs, configs = runs[0]["jobs"], runs[0]["configurations"]
+        rows = []
+        for mode in modes:
+            smalls = [r for r in runs if r["mode"] == mode and r["workers"] == small_w]
+            bigs = [r for r in runs if r["mode"] == mode and r["workers"] == big_w]
+            pairs = list(zip(smalls, bigs))
+            ratios = [b["claim_p99_ms"] / s_["claim_p99_ms"] if b["claim_p99_ms"] and s_["claim_p99_ms"] else None for s_, b in pairs]
+            small_p99, big_p99 = median([r["claim_p99_ms"] for r in smalls]), median([r["claim_p99_ms"] for r in bigs])
+            ratio = big_p99 / small_p99 if big_p99 and small_p99 else None
+            # The evidence comes from the round whose ratio is the median one.
+            middle = sorted((x for x in zip(ratios, pairs) if x[0] is not None), key=lambda x: x[0])
+            small, big = middle[len(middle) // 2][1] if middle else pairs[0]
+            conn_errors = sum(b["connection_errors"] for b in bigs)
+            errors = sum(b["errors"] for b in bigs)
+            met = None if ratio is None else (ratio <= 3 and conn_errors == 0 and errors == 0 and all(b["valid"] for b in bigs))
+            if mode == "paced":
+                scenario = f"{big_w} worker processes on one server, {big['job_seconds']:g} s jobs (same job rate)"
+                other = f"{small_w} workers, {small['job_seconds'] * 1000:g} ms jobs"
+            else:
+                scenario = f"{big_w} worker processes on one server, no-op jobs (CPU-saturated)"
+                other = f"{small_w} workers, no-op jobs"
+            if len(pairs) > 1:
+                other += f" ({len(pairs)} rounds, medians)"
+            row = Row(scenario, f"claim p99 ms ({conn_errors} connection errors, {errors} errors)",
+                      big_p99, other, small_p99, ratio, "<= 3x, no errors", met, "ms")
+            why = FLEET_WHY[mode].format(extra=big_w - small_w, conns=2 * (big_w - small_w), big=big_w, big2=2 * big_w, small2=2 * small_w)
+            self.limits[scenario] = (why + " Measured" + (f" (round {big.get('round')}, the median ratio)" if len(pairs) > 1 else "")
+                                     + ": " + fleet_evidence(small, big) + " Every figure: fleet.md.")
+            rows.append(row)
+            self.rows.append(row)
+            self.details.append(
+                f"- Fleet, {mode}: claim p99 {_f(small_p99)} ms with {small_w} workers, {_f(big_p99)} ms with {big_w} (x {conc} each, "
+                f"{jobs} jobs over {configs} configurations a run" + (f"; medians of {len(pairs)} rounds, round by round "
+                + ", ".join(f"{_f(s_['claim_p99_ms'])} vs {_f(b['claim_p99_ms'])} ms ({_f(x)}x)" for (s_, b), x in zip(pairs, ratios))
+                if len(pairs) > 1 else "") + f"); throughput {', '.join(_f(r['jobs_per_s'], 0) for r in smalls)} vs "
+                f"{', '.join(_f(r['jobs_per_s'], 0) for r in bigs)} jobs/s; peak connections {max(r['peak_connections'] for r in smalls)} vs "
+                f"{max(r['peak_connections'] for r in bigs)}; errors {sum(r['errors'] for r in smalls)} vs {errors}. "
+                + (f"Rounds over 3x: {sum(x > 3 for x in ratios if x)} of {len(ratios)}. " if len(pairs) > 1 else "")
+                + "Every figure: bench/results/fleet.md.")
+        fleet_report(self, runs, rows, seconds, stamp)
 
     def rss(self) -> None:
         idle = max((v for v in self.rss_idle if v), default=None)
@@ -644,10 +1027,6 @@ LIMITS = {
         "jobs_by_created_time) are a level deeper with a million rows. The API and retention read those indexes. "
         "Moving finished jobs out of the hot table (an archive table or partitions) would remove the difference; "
         "retention pruning keeps the table small in practice.",
-    "64 worker processes on one server": "Two cores run 64 worker processes and their PostgreSQL backends (130 "
-        "connections): a turn waits for a core behind up to ~128 runnable processes, so the tail grows with the process "
-        "count while throughput holds and nothing fails (see Details). On this machine the same capacity is better "
-        "served by fewer processes with more concurrency each.",
     "worker RSS idle": "Of it, about 4 MB is the worker's own (RssAnon); the rest are file pages of the binary (which "
         "links postgres-nio with two copies of BoringSSL, NIO and Hummingbird) and of Foundation (ICU data) and "
         "FoundationNetworking with libcurl (the http executor uses URLSession). File pages are shared by every worker "
@@ -665,24 +1044,31 @@ def fmt(v: Optional[float], unit: str) -> str:
     return f"{v:,.2f}"
 
 
-def report(bench: Bench, started: float, scenarios: list[str]) -> None:
+def header_lines(bench: "Bench", scenarios_line: str) -> list[str]:
     a = bench.args
     db = bench.db
     settings = dict(db.q("""SELECT name, setting FROM pg_settings WHERE name IN
-        ('fsync', 'synchronous_commit', 'full_page_writes', 'shared_buffers', 'max_connections', 'wal_sync_method', 'commit_delay')"""))
+        ('fsync', 'synchronous_commit', 'full_page_writes', 'shared_buffers', 'max_connections', 'wal_sync_method', 'commit_delay',
+         'shared_preload_libraries')"""))
     version = db.one("SHOW server_version")
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True).stdout.strip()
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
     mem = next((int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal")), 0) / 1024 / 1024
+    return ["| | |", "|---|---|",
+            f"| command | `{a.command}` |",
+            f"| machine | {os.cpu_count()} CPUs ({cpu}), {mem:.1f} GiB RAM, Linux {platform.release()} |",
+            f"| PostgreSQL | {version} on 127.0.0.1: " + ", ".join(f"{k}={v}" for k, v in sorted(settings.items())) + " |",
+            (f"| baton | `{os.path.relpath(a.baton, ROOT)}` ({a.build}), built from commit {os.environ['BATON_COMMIT']} (BATON_COMMIT) |"
+             if os.environ.get("BATON_COMMIT") else
+             f"| baton | `{os.path.relpath(a.baton, ROOT)}` ({a.build}), commit {commit}{' (uncommitted changes)' if dirty else ''} |"),
+            f"| scenarios | {scenarios_line} |"]
+
+
+def report(bench: Bench, started: float, scenarios: list[str]) -> None:
+    a = bench.args
     stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
-    out = [f"# Baton benchmark, {stamp}", "",
-           "| | |", "|---|---|",
-           f"| command | `{a.command}` |",
-           f"| machine | {os.cpu_count()} CPUs ({cpu}), {mem:.1f} GiB RAM, Linux {platform.release()} |",
-           f"| PostgreSQL | {version} on 127.0.0.1: " + ", ".join(f"{k}={v}" for k, v in sorted(settings.items())) + " |",
-           f"| baton | `{os.path.relpath(a.baton, ROOT)}` ({a.build}), commit {commit}{' (uncommitted changes)' if dirty else ''} |",
-           f"| scenarios | {', '.join(scenarios)}; {time.time() - started:.0f} s in all |",
+    out = [f"# Baton benchmark, {stamp}", ""] + header_lines(bench, f"{', '.join(scenarios)}; {time.time() - started:.0f} s in all") + [
            "", "Every figure was measured in this run, on this server, one system after the other. Ratios are Baton / the other.", "",
            "| scenario | measure | Baton | compared with | its figure | ratio | target | met |",
            "|---|---|---:|---|---:|---:|---|---|"]
@@ -694,7 +1080,8 @@ def report(bench: Bench, started: float, scenarios: list[str]) -> None:
     if missed:
         out += ["", "## What limits the rows not met", ""]
         for s in missed:
-            out.append(f"- **{s}**: {LIMITS.get(s) or 'see bench/results/analysis.md.'}")
+            why = bench.limits.get(s) or LIMITS.get(s)
+            out.append(f"- **{s}**: {why or 'see bench/results/analysis.md.'}")
     out += ["", "## Details", ""] + bench.details
     out += ["", "Definitions: bench/README.md. Peer harness: bench/peers/README.md. Chart: latest.png."]
     os.makedirs(a.out, exist_ok=True)
@@ -713,6 +1100,205 @@ def report(bench: Bench, started: float, scenarios: list[str]) -> None:
     print("\n".join(out[out.index("| scenario | measure | Baton | compared with | its figure | ratio | target | met |"):]
                     [: len(bench.rows) + 2]))
     log(f"report: {os.path.relpath(md, ROOT)}")
+
+
+def _f(v, digits: int = 2, unit: str = "") -> str:
+    if v is None:
+        return "n/a"
+    if isinstance(v, float):
+        return f"{v:,.{digits}f}{unit}"
+    return f"{v:,}{unit}"
+
+
+def fleet_report(bench: "Bench", runs: list[dict], rows: list[Row], seconds: float, stamp: Optional[str] = None) -> None:
+    """bench/results/fleet.md and fleet.json: every figure of the fleet runs and the evidence of what limits them."""
+    a = bench.args
+    stamp = stamp or time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+    bench.fleet_stamp = stamp
+    out = [f"# Fleet test (issue 8), {stamp}", ""] + header_lines(bench, f"fleet; {seconds:.0f} s for the fleet runs") + [
+        "", "Every figure was measured in this run, on this server, one fleet after the other. Definitions: "
+        "bench/README.md (fleet). Ratios are the big fleet / the small one.", "",
+        "| scenario | measure | big fleet | compared with | its figure | ratio | target | met |", "|---|---|---:|---|---:|---:|---|---|"]
+    for r in rows:
+        met = "n/a" if r.met is None else ("met" if r.met else "**not met**")
+        out.append(f"| {r.scenario} | {r.metric} | {fmt(r.baton, r.unit)} | {r.other_name} | {fmt(r.other, r.unit)} | "
+                   f"{'n/a' if r.ratio is None else f'{r.ratio:.2f}x'} | {r.target} | {met} |")
+    out += [""] + [d for d in bench.details if d.startswith("- Fleet")]
+    out += ["", "## The runs", "",
+            "| run | workers x concurrency | job | jobs | jobs/s | claim p50 ms | claim p99 ms | claim max ms | worker_turn in the server: mean ± sd ms | "
+            "worker_turn in the server: p99 ms | peak connections | errors | machine CPU busy | run queue mean (p95) |",
+            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in runs:
+        t = r.get("statements", {}).get("worker_turn")
+        job = f"sleep {r['job_seconds'] * 1000:g} ms" if r["mode"] == "paced" else "no-op"
+        out.append(f"| {r['tag']} | {r['workers']} x {r['concurrency']} | {job} | {r['jobs']:,} | {_f(r['jobs_per_s'], 0)} | "
+                   f"{_f(r['claim_p50_ms'])} | {_f(r['claim_p99_ms'])} | {_f(r['claim_max_ms'])} | "
+                   f"{(_f(t['mean_ms'], 3) + ' ± ' + _f(t['stddev_ms'], 3)) if t else 'n/a'} | "
+                   f"{('< ' + str(SLOW_MS)) if r.get('turn_exec_p99_below') else _f(r.get('turn_exec_p99_ms'))} | {r['peak_connections']} | {r['errors']} | "
+                   f"{_f(r.get('machine_busy', 0) * 100, 0)}% | {_f(r.get('run_queue_mean'), 1)} ({_f(r.get('run_queue_p95'), 0)}) |")
+    out += ["", "## Where the time goes", "",
+            "CPU seconds over the run, from /proc, every process sampled every 0.5 s. PostgreSQL: the server's processes "
+            "(backends, WAL writer, checkpointer, autovacuum workers); other processes: everything else (other people's "
+            "work on a shared machine, kernel threads); interrupts: irq and softirq time (loopback networking among it); "
+            "short-lived processes: the rest of the machine's busy time. A run with other or short-lived processes far "
+            "from 0 shared the machine with someone. `runnable, waiting` is the time the PostgreSQL processes and the "
+            "workers alive at the end were ready to run but had no CPU (/proc/PID/task/*/schedstat), summed over "
+            "processes; per claiming turn where it says so.", "",
+            "| run | wall s | CPU capacity s | PostgreSQL CPU s | workers CPU s | benchmark CPU s | other processes CPU s | interrupts CPU s | short-lived processes CPU s | "
+            "PostgreSQL runnable, waiting s | workers runnable, waiting s | "
+            "waiting per claiming turn ms | claiming turns | empty turns | jobs per claiming turn | WAL flushes / commits |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in runs:
+        waiting = (r.get("server_runq_wait_s") or 0) + (r.get("workers_runq_wait_s") or 0)
+        wal = r.get("wal", {})
+        out.append(f"| {r['tag']} | {_f(r.get('probe_seconds'), 1)} | {_f(r.get('cpu_capacity_s'), 1)} | {_f(r.get('server_cpu_s'), 1)} | "
+                   f"{_f(r.get('workers_cpu_s'), 1)} | {_f(r.get('bench_cpu_s'), 1)} | {_f(r.get('other_cpu_s'), 1)} | {_f(r.get('interrupts_cpu_s'), 1)} | {_f(r.get('unattributed_cpu_s'), 1)} | "
+                   f"{_f(r.get('server_runq_wait_s'), 1)} | {_f(r.get('workers_runq_wait_s'), 1)} | "
+                   f"{_f(waiting * 1000 / r['claim_turns'] if r['claim_turns'] else None)} | {r['claim_turns']:,} | {r['empty_turns']:,} | "
+                   f"{_f(r['jobs_per_claiming_turn'])} | {wal.get('wal_sync', 'n/a')} / {wal.get('commits', 'n/a')} |")
+    out += ["", "What the server's backends were doing, sampled every 50 ms from pg_stat_activity: the mean number of "
+            "backends in each state per sample (statement, wait event; `CPU` = no wait event: on a CPU or waiting for one; "
+            "`autovacuum` = autovacuum workers).", ""]
+    kinds = []
+    for r in runs:
+        for k in r.get("wait_events", {}):
+            if k not in kinds:
+                kinds.append(k)
+    kinds = sorted(kinds, key=lambda k: -max(r.get("wait_events", {}).get(k, 0) for r in runs))[:12]
+    out += ["| statement, wait | " + " | ".join(r["tag"] for r in runs) + " |", "|---|" + "---:|" * len(runs)]
+    for k in kinds:
+        out.append(f"| {k} | " + " | ".join(_f(r.get("wait_events", {}).get(k, 0.0), 3) for r in runs) + " |")
+    out += ["", "Statements of the workers in the server (pg_stat_statements, reset before each run; execution time, "
+            "without the commit's WAL flush, the network and the wait for a CPU before the backend reads the statement):", "",
+            "| run | statement | calls | mean ms | sd ms | max ms | total s |", "|---|---|---:|---:|---:|---:|---:|"]
+    for r in runs:
+        for name, st in r.get("statements", {}).items():
+            if name != "other":
+                out.append(f"| {r['tag']} | {name} | {st['calls']:,} | {st['mean_ms']:.3f} | {st['stddev_ms']:.3f} | "
+                           f"{st['max_ms']:.1f} | {st['total_ms'] / 1000:.2f} |")
+    out += ["", "Notifications on baton_jobs during each run (counted by a LISTEN connection of the benchmark):", ""]
+    for r in runs:
+        out.append(f"- {r['tag']}: " + (", ".join(f"{k} {v:,}" for k, v in sorted(r.get("notifications", {}).items())) or "none"))
+    out += ["", "Errors counted per run: warnings and errors in the workers' logs (bench/results/tmp/fleet-*.log), of them "
+            "connection errors; jobs not `success`; overlapping runs of one configuration; jobs claimed twice; workers that "
+            "exited early; FATAL/ERROR lines the server logged during the run.", ""]
+    for r in runs:
+        out.append(f"- {r['tag']}: log problems {r['problem_count']} (connection {r['connection_errors']}), statuses {r['statuses']}, "
+                   f"overlaps {r['overlaps']}, re-claimed {r['reclaimed']}, exited early {r['workers_exited_early']}, server log "
+                   f"{r.get('server_log_error_count', 'n/a')}" + (f"; first: {r['problems'][0]}" if r["problems"] else "")
+                   + (f"; server: {r['server_log_errors'][0]}" if r.get("server_log_errors") else ""))
+    out += ["", "## What limits the big fleet's tail", ""]
+    for r in rows:
+        out.append(f"- **{r.scenario}** ({'met' if r.met else 'not met' if r.met is False else 'n/a'}, {_f(r.ratio)}x): "
+                   + bench.limits.get(r.scenario, "").replace(" Every figure: fleet.md.", ""))
+    out += ["", f"Command: `{a.command}`. Worker logs: bench/results/tmp/fleet-*.log."]
+    os.makedirs(a.out, exist_ok=True)
+    with open(os.path.join(a.out, "fleet.md"), "w") as f:
+        f.write("\n".join(out) + "\n")
+    with open(os.path.join(a.out, "fleet.json"), "w") as f:
+        json.dump({"stamp": stamp, "command": a.command, "seconds": seconds, "rows": [r.__dict__ for r in rows], "runs": runs}, f, indent=1)
+    log(f"fleet report: {os.path.relpath(os.path.join(a.out, 'fleet.md'), ROOT)}")
+
+
+def fleet_evidence(small: dict, big: dict) -> str:
+    """The figures of one mode that say where the big fleet's claim tail comes from, big fleet first."""
+    def per_turn(r: dict, key: str) -> Optional[float]:
+        v = r.get(key)
+        return v * 1000 / r["claim_turns"] if v is not None and r["claim_turns"] else None
+    def outside(r: dict) -> Optional[float]:
+        return r["claim_p99_ms"] - r["turn_exec_p99_ms"] if r.get("claim_p99_ms") and r.get("turn_exec_p99_ms") else None
+    def both(fmt_: str, a, b) -> str:
+        return f"{fmt_.format(a) if a is not None else 'n/a'} vs {fmt_.format(b) if b is not None else 'n/a'}"
+    wal = lambda r: r.get("wait_events", {}).get("worker_turn LWLock:WALWrite", 0.0) + r.get("wait_events", {}).get("worker_turn IO:WALSync", 0.0)
+    cpu = lambda r: r.get("wait_events", {}).get("worker_turn CPU", 0.0)
+    waiting = lambda r: ((r.get("server_runq_wait_s") or 0) + (r.get("workers_runq_wait_s") or 0)) or None
+    return (f"machine CPU busy {both('{:.0%}', big.get('machine_busy'), small.get('machine_busy'))}; "
+            f"run queue mean {both('{:.1f}', big.get('run_queue_mean'), small.get('run_queue_mean'))} "
+            f"(p95 {both('{:.0f}', big.get('run_queue_p95'), small.get('run_queue_p95'))}); "
+            f"time runnable but waiting for a CPU (PostgreSQL and workers) per claiming turn "
+            f"{both('{:.1f}', per_turn({**big, 'w': waiting(big)}, 'w'), per_turn({**small, 'w': waiting(small)}, 'w'))} ms; "
+            f"worker_turn's execution in the server p99 {both('{:.1f}', big.get('turn_exec_p99_ms'), small.get('turn_exec_p99_ms'))} ms, "
+            f"the rest of claim p99 (commit, round trip, waits for a CPU outside the execution) "
+            f"{both('{:.1f}', outside(big), outside(small))} ms; backends running worker_turn per 50 ms sample: on or waiting for "
+            f"a CPU {both('{:.2f}', cpu(big), cpu(small))}, in the commit's WAL flush {both('{:.2f}', wal(big), wal(small))}; "
+            f"PostgreSQL CPU per claiming turn {both('{:.2f}', per_turn(big, 'server_cpu_s'), per_turn(small, 'server_cpu_s'))} ms, "
+            f"workers {both('{:.2f}', per_turn(big, 'workers_cpu_s'), per_turn(small, 'workers_cpu_s'))} ms; "
+            f"empty turns {both('{:,}', big['empty_turns'], small['empty_turns'])} (claiming turns "
+            f"{both('{:,}', big['claim_turns'], small['claim_turns'])}); other processes on the machine "
+            f"{both('{:.1f}', big.get('other_cpu_s'), small.get('other_cpu_s'))} CPU s.")
+
+
+FLEET_WHY = {
+    "paced": "Both fleets run the same jobs per second, so the server does the same work; the big fleet adds {extra} "
+             "processes and about {conns} connections. Its claim tail grows with the wait for a CPU: the machine is busier with "
+             "{big} processes' background work (each refreshes its worker rank every second and heartbeats every 6.7 s), "
+             "more processes are runnable at once, and a turn waits for the CPU at three points (the backend reading "
+             "the statement, the backend during it, the worker reading the answer).",
+    "noop": "With no-op jobs both fleets are CPU-bound on 2 cores, and the claim tail measures the scheduler: the big "
+            "fleet runs about {big2} processes that want a CPU ({big} workers of 8 threads each and their backends) where the "
+            "small one runs about {small2}, so a turn waits behind more of them at each of its three waits for a CPU, and more "
+            "commits queue for each WAL flush. Concurrent claimers also race for the same oldest queue heads: a turn that "
+            "loses every race claims nothing (an empty turn) and that worker idles until its next wake-up.",
+}
+
+
+FLEET_ROW = re.compile(r"^(\| |- \*\*)\d+ worker processes on one server")
+
+
+def merge_fleet_rows(bench: "Bench") -> None:
+    """After `bench/run fleet` alone: the fleet's rows, limits and details replace the fleet's in latest.md and
+    latest.json (marked with this run's time), so that the summary stays whole; the other rows keep their run."""
+    a = bench.args
+    md, js = os.path.join(a.out, "latest.md"), os.path.join(a.out, "latest.json")
+    if not os.path.exists(md):
+        log("no latest.md to update: the fleet's figures are in fleet.md")
+        return
+    stamp = (bench.fleet_stamp or time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()))[:16] + " UTC"
+    for r in bench.rows:
+        r.other_name = f"{r.other_name} (bench/run fleet, {stamp}: fleet.md)"
+    new_rows = [f"| {r.scenario} | {r.metric} | {fmt(r.baton, r.unit)} | {r.other_name} | {fmt(r.other, r.unit)} | "
+                f"{'n/a' if r.ratio is None else f'{r.ratio:.2f}x'} | {r.target} | "
+                f"{'n/a' if r.met is None else ('met' if r.met else '**not met**')} |" for r in bench.rows]
+    new_limits = []
+    for r in bench.rows:
+        if r.met is False:
+            why = bench.limits.get(r.scenario, "see fleet.md.")
+            new_limits.append(f"- **{r.scenario}**: {why}")
+    lines = open(md).read().rstrip("\n").split("\n")
+    out, placed_rows, placed_limits, in_limits = [], False, False, False
+    for i, line in enumerate(lines):
+        if line.startswith("## "):
+            if in_limits and not placed_limits:
+                out[-1:-1] = new_limits  # before the blank line that ends the section
+                placed_limits = True
+            in_limits = line.startswith("## What limits")
+        if FLEET_ROW.match(line) or line.startswith("- Fleet"):
+            if line.startswith("| ") and not placed_rows:
+                out += new_rows
+                placed_rows = True
+            continue
+        if line.startswith("Definitions:"):
+            if out and out[-1] == "":
+                out.pop()
+            out += bench.details + [""]
+        out.append(line)
+    if not placed_rows:
+        last = max(i for i, l in enumerate(out) if l.startswith("| ") and " | " in l)
+        out[last + 1:last + 1] = new_rows
+    if new_limits and not placed_limits:
+        at = out.index("## Details") if "## Details" in out else len(out)
+        out[at:at] = ["## What limits the rows not met", ""] + new_limits + [""]
+    with open(md, "w") as f:
+        f.write("\n".join(out) + "\n")
+    if os.path.exists(js):
+        data = json.load(open(js))
+        old_rows = data.get("rows", [])
+        at = next((i for i, r in enumerate(old_rows) if FLEET_ROW.match("| " + r.get("scenario", ""))), len(old_rows))
+        kept = [r for r in old_rows if not FLEET_ROW.match("| " + r.get("scenario", ""))]
+        data["rows"] = kept[:at] + [r.__dict__ for r in bench.rows] + kept[at:]
+        with open(js, "w") as f:
+            json.dump(data, f, indent=1)
+    log(f"updated the fleet's rows in {os.path.relpath(md, ROOT)}")
 
 
 SCENARIOS = ["throughput", "latency", "hotkeys", "history", "handoff", "fleet"]
@@ -738,8 +1324,20 @@ def main() -> None:
     p.add_argument("--handoff-runs", type=int, default=5)
     p.add_argument("--handoff-phases", type=int, default=10)
     p.add_argument("--handoff-tasks", type=int, default=20)
-    p.add_argument("--fleet-workers", type=int, default=64)
-    p.add_argument("--fleet-jobs", type=int, default=20000)
+    p.add_argument("--fleet-workers", type=int, default=64, help="fleet: worker processes of the big fleet (the small one has --workers)")
+    p.add_argument("--fleet-jobs", type=int, default=50000, help="fleet: jobs per run")
+    p.add_argument("--fleet-configs", type=int, default=500, help="fleet: configurations the jobs go round-robin over")
+    p.add_argument("--fleet-concurrency", type=int, default=4, help="fleet: --concurrency of every worker")
+    p.add_argument("--fleet-seconds", type=float, default=1.0,
+                   help="fleet, paced mode: job duration in the big fleet (sleep executor); the small fleet's jobs are shorter "
+                        "by the ratio of the fleets' sizes, so that both can run the same jobs per second")
+    p.add_argument("--fleet-rounds", type=int, default=3, help="fleet: rounds of small then big fleet per mode (medians)")
+    p.add_argument("--fleet-modes", default="paced,noop", help="fleet: paced (sleep jobs, same job rate), noop (CPU-saturated), or both")
+    p.add_argument("--fleet-max-connections", type=int, default=3,
+                   help="fleet: --max-connections of every worker (its pool, which also serves its LISTEN connection)")
+    p.add_argument("--server-log", help="the server's log file, to count the FATAL and ERROR lines of each fleet run")
+    p.add_argument("--fleet-report-from", metavar="FLEET_JSON",
+                   help="write fleet.md (and the fleet's rows in latest.md) again from a fleet.json, measuring nothing")
     p.add_argument("--pgbench-seconds", type=int, default=10)
     p.add_argument("--ceiling-rows-1", type=int, default=130000)
     p.add_argument("--ceiling-rows-10", type=int, default=410000)
@@ -749,7 +1347,8 @@ def main() -> None:
     if a.smoke:
         a.jobs, a.procrastinate_jobs, a.samples, a.hot_configs, a.rounds = 2000, 500, 30, 100, 1
         a.history, a.claims, a.handoff_runs, a.handoff_phases, a.handoff_tasks = 20000, 50, 1, 3, 5
-        a.fleet_workers, a.fleet_jobs, a.pgbench_seconds, a.ceiling_rows_1, a.ceiling_rows_10 = 8, 2000, 2, 20000, 60000
+        a.fleet_workers, a.fleet_jobs, a.pgbench_seconds, a.ceiling_rows_1, a.ceiling_rows_10 = 8, 400, 2, 20000, 60000
+        a.fleet_configs, a.fleet_seconds, a.fleet_rounds = 50, 0.2, 1
         a.out = os.path.join(RESULTS, "tmp")
     a.tmp = os.path.join(RESULTS, "tmp")
     os.makedirs(a.tmp, exist_ok=True)
@@ -759,12 +1358,21 @@ def main() -> None:
         p.error(f"unknown scenario(s) {unknown}: choose from {SCENARIOS}")
     started = time.time()
     bench = Bench(a, DB(a.dsn))
+    if a.fleet_report_from:
+        saved = json.load(open(a.fleet_report_from))
+        a.command = saved.get("command", a.command)
+        bench.fleet_rows(saved["runs"], saved["seconds"], saved["stamp"])
+        merge_fleet_rows(bench)
+        return
     for s in SCENARIOS:
         if s in chosen:
             getattr(bench, s)()
     if "throughput" in chosen or "latency" in chosen:
         bench.rss()
-    report(bench, started, chosen)
+    if chosen == ["fleet"]:
+        merge_fleet_rows(bench)  # fleet.md has every figure; latest.md keeps the other rows of its run
+    else:
+        report(bench, started, chosen)
 
 
 if __name__ == "__main__":
