@@ -128,13 +128,15 @@ public final class Coordinator: Service, Sendable {
                 if let rows = try? await store.queueDepth() { queueGauges.update(rows) }
                 sampled = .now
             }
-            try await turn(session)
+            if try await turn(session) > 0 { notifier.wake() } // the runs that ended may have notifications
             await mailbox.wait()
         }
     }
 
-    /// Starts waiting runs and advances every run in progress.
-    func turn(_ session: CoordinatorSession) async throws {
+    /// Starts waiting runs and advances every run in progress; returns how many runs ended.
+    @discardableResult
+    func turn(_ session: CoordinatorSession) async throws -> Int {
+        var ended = 0
         let clock = ContinuousClock.now
         defer { logger.trace("turn", metadata: ["baton.turn_ms": "\((ContinuousClock.now - clock).components.attoseconds / 1_000_000_000_000_000)"]) }
         let started = try await session.startRuns(limit: 100)
@@ -154,9 +156,11 @@ public final class Coordinator: Service, Sendable {
                 logger.debug("tasks started", metadata: ["baton.job_id": "\(id)", "baton.tasks": "\(step.start.map(\.taskId))"])
             }
             if let finish = step.finish {
+                ended += 1
                 logger.info("run ended", metadata: ["baton.job_id": "\(id)", "baton.status": "\(finish.status.rawValue)"])
             }
         }
+        return ended
     }
 
     /// The decision for one run: which task jobs to create, whether the run is over.

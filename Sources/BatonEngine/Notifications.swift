@@ -23,8 +23,10 @@ public struct Notifier: Sendable {
         /// Base of the links in notifications: `CONSOLE_URL/console/jobs/ID`.
         public var consoleURL: String = "http://127.0.0.1:8420"
         public var retry = NotificationRetry()
-        /// How often the outbox is read; also how often long runs are looked for (every 5th time).
-        public var pollInterval: Duration = .milliseconds(500)
+        /// How often the outbox is read without a wake-up (retries falling due).
+        public var pollInterval: Duration = .seconds(1)
+        /// How often runs that go on or wait too long are looked for.
+        public var longRunInterval: Duration = .milliseconds(2500)
 
         public init() {}
     }
@@ -32,6 +34,7 @@ public struct Notifier: Sendable {
     let store: Store
     let settings: Settings
     let logger: Logger
+    let wakeups = Mailbox()
 
     public init(store: Store, settings: Settings, logger: Logger) {
         self.store = store
@@ -39,22 +42,33 @@ public struct Notifier: Sendable {
         self.logger = logger
     }
 
-    /// Finds long runs and delivers due notifications until the task is cancelled.
+    /// Reads the outbox now: the coordinator calls it when a turn ended runs.
+    public func wake() { wakeups.wake() }
+
+    /// Finds long runs and delivers due notifications until the task is cancelled; reads the
+    /// outbox when woken and every `pollInterval`.
     public func loop() async {
-        var turns = 0
+        let ticker = Task { [wakeups, settings] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: settings.pollInterval)
+                wakeups.wake()
+            }
+        }
+        defer { ticker.cancel() }
+        var lookedForLongRuns = ContinuousClock.now - .seconds(3600)
         while !Task.isCancelled {
             do {
-                if turns % 5 == 0 {
+                if ContinuousClock.now - lookedForLongRuns >= settings.longRunInterval {
                     let written = try await store.enqueueLongNotifications()
                     if written > 0 { logger.info("long runs found", metadata: ["baton.notifications": "\(written)"]) }
+                    lookedForLongRuns = .now
                 }
-                turns += 1
                 while try await deliverDue() > 0 && !Task.isCancelled {}
             } catch {
                 if Task.isCancelled { return }
                 logger.warning("notification delivery failed; retrying", metadata: ["error": "\(String(reflecting: error).prefix(300))"])
             }
-            try? await Task.sleep(for: settings.pollInterval)
+            await wakeups.wait()
         }
     }
 
