@@ -1,6 +1,7 @@
 import BatonModel
 import Foundation
 import PostgresNIO
+import Synchronization
 
 /// Filters of `jobs list` and the API's job search.
 public struct JobFilter: Sendable {
@@ -287,10 +288,12 @@ extension Store {
     /// `kill:ID,ID,...`) and calls `onNotify` with each payload, and once with "" right after the
     /// LISTEN is in place, until the connection fails. With `ranked`, the connection also holds a
     /// worker rank (sql/007_wake_one.sql) and `onRank` gets this worker's position among the
-    /// ranks held and their number, at once and every `rankRefresh` (±20 %, so a fleet does not
-    /// scan pg_locks in step). Ranks change only when workers start or stop; until the others
-    /// refresh, a job whose designated worker is gone is taken by the 25 ms fallback. The
-    /// fleet benchmark found a 1 s refresh cost 64 workers 12,700 pg_locks scans a run.
+    /// ranks held and their number, at once, whenever a worker announces a new rank (payload
+    /// `ranks`, sent by a worker as it takes its rank and as it gives it back) and every
+    /// `rankRefresh` (±20 %, so a fleet does not scan pg_locks in step), which covers workers
+    /// that died without a word; until then, a job whose designated worker is gone is taken by
+    /// the 25 ms fallback. The fleet benchmark found a 1 s refresh cost 64 workers 12,700
+    /// pg_locks scans a run.
     public func listenForJobs(ranked: Bool = false, rankRefresh: Duration = .seconds(10),
                               onRank: @escaping @Sendable (_ position: Int, _ count: Int) -> Void = { _, _ in },
                               _ onNotify: @Sendable (String) -> Void) async throws {
@@ -300,6 +303,11 @@ extension Store {
             if ranked {
                 for try await value in try await connection.query("SELECT take_worker_rank()", logger: logger).decode(Int32?.self) { rank = value }
             }
+            let ranksChanged = ChangeFlag()
+            func giveBack(_ rank: Int32) async {
+                guard !connection.isClosed else { return }
+                _ = try? await connection.query("SELECT pg_advisory_unlock(1650553710, \(rank)), pg_notify('baton_jobs', 'ranks')", logger: logger)
+            }
             do {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     if let rank {
@@ -308,22 +316,30 @@ extension Store {
                                 var ranks: [Int32] = []
                                 for try await value in try await connection.query("SELECT worker_ranks()", logger: logger).decode([Int32].self) { ranks = value }
                                 if let position = ranks.firstIndex(of: rank) { onRank(position, ranks.count) }
-                                try await Task.sleep(for: rankRefresh * Double.random(in: 0.8...1.2))
+                                let next = ContinuousClock.now + rankRefresh * Double.random(in: 0.8...1.2)
+                                while ContinuousClock.now < next && !ranksChanged.take() {
+                                    try await Task.sleep(for: .milliseconds(100))
+                                }
                             }
                         }
                     }
                     try await connection.listen(on: "baton_jobs") { notifications in
                         onNotify("")
-                        for try await notification in notifications { onNotify(notification.payload) }
+                        // Tell the others this worker took a rank, now that it listens too.
+                        if rank != nil { try await connection.query("SELECT pg_notify('baton_jobs', 'ranks')", logger: logger) }
+                        for try await notification in notifications {
+                            if notification.payload == "ranks" { ranksChanged.set() }
+                            onNotify(notification.payload)
+                        }
                     }
                     group.cancelAll()
                 }
             } catch {
                 // The pooled connection outlives this listener when it is still open: give the rank back.
-                if let rank, !connection.isClosed { _ = try? await connection.query("SELECT pg_advisory_unlock(1650553710, \(rank))", logger: logger) }
+                if let rank { await giveBack(rank) }
                 throw error
             }
-            if let rank { _ = try? await connection.query("SELECT pg_advisory_unlock(1650553710, \(rank))", logger: logger) }
+            if let rank { await giveBack(rank) }
         }
     }
 
@@ -341,4 +357,11 @@ extension Store {
             throw BatonError(.notFound, "no job \(id)", field: "id")
         }
     }
+}
+
+/// A flag one task sets and another takes (reads and clears).
+final class ChangeFlag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    func take() -> Bool { value.withLock { changed in defer { changed = false }; return changed } }
 }

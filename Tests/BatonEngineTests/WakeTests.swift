@@ -41,7 +41,7 @@ struct WakeTests {
                 for try await value in try await store.client.query("SELECT worker_ranks()").decode([Int32].self) { ranks = value }
                 return ranks.count == 3
             }
-            try await Task.sleep(for: .seconds(1.5)) // each worker learns the ranks (refreshed every second)
+            try await Task.sleep(for: .seconds(1.5)) // each worker learns the ranks (a new rank is announced with NOTIFY 'ranks')
             var jobs: [Job] = []
             for _ in 0..<12 {
                 let job = try await store.createJobs(componentId: "quick", configId: "q")[0]
