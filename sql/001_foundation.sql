@@ -145,19 +145,4 @@ COMMENT ON COLUMN job_events.stream IS 'stdout, stderr or system.';
 COMMENT ON COLUMN job_events.message IS 'One line of text.';
 CREATE INDEX job_events_by_job ON job_events (job_id, id);
 
--- runId of a root job equals its id; a child's is parentRunId.id.
-CREATE FUNCTION jobs_set_run_id() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    NEW.run_id := CASE WHEN NEW.parent_run_id IS NULL THEN NEW.id::text
-                       ELSE NEW.parent_run_id || '.' || NEW.id::text END;
-    RETURN NEW;
-END $$;
-CREATE TRIGGER jobs_set_run_id BEFORE INSERT ON jobs FOR EACH ROW EXECUTE FUNCTION jobs_set_run_id();
-
--- Wake idle workers once per inserting statement.
-CREATE FUNCTION jobs_notify_created() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_notify('baton_jobs', 'created');
-    RETURN NULL;
-END $$;
-CREATE TRIGGER jobs_notify_created AFTER INSERT ON jobs FOR EACH STATEMENT EXECUTE FUNCTION jobs_notify_created();
+-- Its triggers' functions live in sql/functions/: jobs_set_run_id.sql, jobs_notify_created.sql.

@@ -31,10 +31,4 @@ INSERT INTO components (project_id, id, executor)
 SELECT id, 'keboola.orchestrator', '{"type": "orchestrator"}' FROM projects
 ON CONFLICT DO NOTHING;
 
-CREATE FUNCTION projects_add_orchestrator() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO components (project_id, id, executor) VALUES (NEW.id, 'keboola.orchestrator', '{"type": "orchestrator"}')
-    ON CONFLICT DO NOTHING;
-    RETURN NULL;
-END $$;
-CREATE TRIGGER projects_add_orchestrator AFTER INSERT ON projects FOR EACH ROW EXECUTE FUNCTION projects_add_orchestrator();
+-- The trigger that adds the orchestrator to new projects: sql/functions/projects_add_orchestrator.sql.

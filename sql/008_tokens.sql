@@ -27,37 +27,8 @@ ALTER TABLE jobs ADD COLUMN token_id bigint, ADD COLUMN acting_token_id bigint;
 COMMENT ON COLUMN jobs.token_id IS 'The token that created the job (the API caller); NULL for jobs made from the CLI or by the coordinator.';
 COMMENT ON COLUMN jobs.acting_token_id IS 'The token the job acts as: an orchestration run and its tasks act as the orchestration''s own token.';
 
--- An orchestration gets its own token when it is created (a random secret nobody sees).
-CREATE FUNCTION configurations_add_orchestration_token() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF NEW.component_id = 'keboola.orchestrator' THEN
-        INSERT INTO tokens (project_id, scope, orchestration_id, description, secret_sha256)
-        VALUES (NEW.project_id, 'orchestration', NEW.id, 'orchestration ' || NEW.id,
-                sha256(convert_to(gen_random_uuid()::text || clock_timestamp()::text, 'UTF8')))
-        ON CONFLICT DO NOTHING;
-    END IF;
-    RETURN NULL;
-END $$;
-CREATE TRIGGER configurations_add_orchestration_token AFTER INSERT ON configurations
-    FOR EACH ROW EXECUTE FUNCTION configurations_add_orchestration_token();
 INSERT INTO tokens (project_id, scope, orchestration_id, description, secret_sha256)
 SELECT project_id, 'orchestration', id, 'orchestration ' || id, sha256(convert_to(gen_random_uuid()::text, 'UTF8'))
 FROM configurations WHERE component_id = 'keboola.orchestrator';
 
--- A run acts as its orchestration's token, and its tasks as their run.
-CREATE OR REPLACE FUNCTION jobs_set_run_id() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    NEW.run_id := CASE WHEN NEW.parent_run_id IS NULL THEN NEW.id::text
-                       ELSE NEW.parent_run_id || '.' || NEW.id::text END;
-    IF NEW.acting_token_id IS NULL THEN
-        IF NEW.orchestration_job_id IS NOT NULL THEN
-            SELECT acting_token_id INTO NEW.acting_token_id FROM jobs WHERE id = NEW.orchestration_job_id;
-        ELSIF NEW.type = 'orchestrationContainer' THEN
-            SELECT id INTO NEW.acting_token_id FROM tokens
-            WHERE project_id = NEW.project_id AND scope = 'orchestration' AND orchestration_id = NEW.config_id;
-        ELSE
-            NEW.acting_token_id := NEW.token_id;
-        END IF;
-    END IF;
-    RETURN NEW;
-END $$;
+-- The functions live in sql/functions/: configurations_add_orchestration_token.sql, jobs_set_run_id.sql.

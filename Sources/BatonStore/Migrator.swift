@@ -3,8 +3,15 @@ import Foundation
 import Logging
 import PostgresNIO
 
-/// Applies the numbered files of `sql/` in order, each in its own transaction, recording them in
-/// `schema_migrations`. A session advisory lock makes concurrent migrators take turns.
+/// Applies the numbered files of `sql/` (tables, types, indexes) in order, each in its own
+/// transaction, recording them in `schema_migrations`; then the files of `sql/functions/` (one
+/// function, trigger or view each, the only text of it) whose content changed since they were
+/// last applied, all in one transaction, recording each file's checksum in `schema_functions`.
+/// A session advisory lock makes concurrent migrators take turns.
+///
+/// Functions are applied after every migration, so a migration must not call one; a function
+/// file must be re-runnable (`CREATE OR REPLACE`, and a `DROP FUNCTION IF EXISTS` of an old
+/// signature when it changes).
 public struct Migrator: Sendable {
     public struct Migration: Sendable, Hashable {
         public var version: Int
@@ -12,7 +19,14 @@ public struct Migrator: Sendable {
         public var sql: String
     }
 
+    /// A file of `sql/functions/`, named for what it defines.
+    public struct Definition: Sendable, Hashable {
+        public var name: String
+        public var sql: String
+    }
+
     public let migrations: [Migration]
+    public let definitions: [Definition]
 
     public init(directory: String) throws {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
@@ -29,6 +43,11 @@ public struct Migrator: Sendable {
             throw BatonError(.environment, "no migrations (NNN_name.sql) found in \(directory): set BATON_SQL_DIR to the project's sql/ folder")
         }
         self.migrations = migrations
+        let functionsDirectory = directory + "/functions"
+        let functionFiles = (try? FileManager.default.contentsOfDirectory(atPath: functionsDirectory)) ?? []
+        definitions = try functionFiles.sorted().filter { $0.hasSuffix(".sql") }.map { file in
+            Definition(name: file, sql: try String(contentsOfFile: functionsDirectory + "/" + file, encoding: .utf8))
+        }
     }
 
     /// The project's `sql/` folder: `$BATON_SQL_DIR`, else the first `sql/` holding migrations found
@@ -53,7 +72,7 @@ public struct Migrator: Sendable {
         throw BatonError(.environment, "cannot find the sql/ migrations folder: run from the project folder or set BATON_SQL_DIR")
     }
 
-    /// Applies pending migrations; returns the names applied.
+    /// Applies pending migrations, then the function files that changed; returns the names applied.
     @discardableResult
     public func migrate(_ store: Store, progress: @Sendable (String) -> Void = { _ in }) async throws -> [String] {
         let logger = store.logger
@@ -89,6 +108,7 @@ public struct Migrator: Sendable {
                     }
                     done.append(migration.name)
                 }
+                done += try await applyDefinitions(connection, logger: logger, progress: progress)
                 try await connection.query("SELECT pg_advisory_unlock(hashtext('baton.migrate'))", logger: logger)
                 return done
             } catch {
@@ -97,5 +117,53 @@ public struct Migrator: Sendable {
                 throw error
             }
         }
+    }
+
+    /// Applies the files of `sql/functions/` whose checksum differs from the one recorded, in one
+    /// transaction with their new checksums.
+    private func applyDefinitions(_ connection: PostgresConnection, logger: Logger, progress: @Sendable (String) -> Void) async throws -> [String] {
+        try await connection.query("""
+            CREATE TABLE IF NOT EXISTS schema_functions (
+                name text PRIMARY KEY,
+                checksum text NOT NULL,
+                applied_time timestamptz NOT NULL DEFAULT now())
+            """, logger: logger)
+        for comment in [
+            "COMMENT ON TABLE schema_functions IS 'Files of sql/functions/ applied by baton migrate: each is applied again when its content changes.'",
+            "COMMENT ON COLUMN schema_functions.name IS 'The file name (named for the function, trigger or view it defines).'",
+            "COMMENT ON COLUMN schema_functions.checksum IS 'md5 of the file content as applied.'",
+            "COMMENT ON COLUMN schema_functions.applied_time IS 'When this content was applied.'",
+        ] {
+            try await connection.query(PostgresQuery(unsafeSQL: comment), logger: logger)
+        }
+        var applied: [String: String] = [:]
+        for try await (name, checksum) in try await connection.query("SELECT name, checksum FROM schema_functions", logger: logger).decode((String, String).self) {
+            applied[name] = checksum
+        }
+        var changed: [Definition] = []
+        for definition in definitions {
+            var checksum = ""
+            for try await value in try await connection.query("SELECT md5(\(definition.sql))", logger: logger).decode(String.self) { checksum = value }
+            if applied[definition.name] != checksum { changed.append(definition) }
+        }
+        guard !changed.isEmpty else { return [] }
+        try await connection.withTransaction(logger: logger) { tx in
+            for definition in changed {
+                progress("applying functions/\(definition.name)")
+                do {
+                    for statement in SQLScript.statements(definition.sql) {
+                        try await tx.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    }
+                } catch let error as PSQLError {
+                    let message = error.serverInfo?[.message] ?? "\(error.code)"
+                    throw BatonError(.environment, "sql/functions/\(definition.name) failed, so no function file was applied: \(message)")
+                }
+                try await tx.query("""
+                    INSERT INTO schema_functions (name, checksum) VALUES (\(definition.name), md5(\(definition.sql)))
+                    ON CONFLICT (name) DO UPDATE SET checksum = excluded.checksum, applied_time = now()
+                    """, logger: logger)
+            }
+        }
+        return changed.map { "functions/\($0.name)" }
     }
 }

@@ -85,11 +85,11 @@ func printJSON(_ value: JSONValue) {
 }
 
 struct Migrate: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Apply pending migrations from sql/.")
+    static let configuration = CommandConfiguration(abstract: "Apply pending migrations from sql/, then the files of sql/functions/ that changed.")
 
     @OptionGroup var db: DatabaseOptions
 
-    @Option(help: "Folder of the numbered migrations (default: the project's sql/, or $BATON_SQL_DIR).")
+    @Option(help: "Folder of the numbered migrations and functions/ (default: the project's sql/, or $BATON_SQL_DIR).")
     var sqlDir: String?
 
     func run() async throws {
@@ -98,7 +98,10 @@ struct Migrate: AsyncParsableCommand {
             let migrator = try Migrator(directory: directory ?? Migrator.defaultDirectory())
             return try await migrator.migrate(store) { print($0) }
         }
-        print(applied.isEmpty ? "schema is up to date" : "applied \(applied.count) migration\(applied.count == 1 ? "" : "s")")
+        let functions = applied.filter { $0.hasPrefix("functions/") }.count
+        let migrations = applied.count - functions
+        print(applied.isEmpty ? "schema is up to date"
+              : "applied \(migrations) migration\(migrations == 1 ? "" : "s") and \(functions) function file\(functions == 1 ? "" : "s")")
     }
 }
 

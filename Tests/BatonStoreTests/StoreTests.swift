@@ -28,7 +28,7 @@ struct StoreTests {
             }
             return try await group.reduce(into: []) { $0.append($1) }
         }
-        #expect(applied.map(\.count).sorted() == [0, migrator.migrations.count])
+        #expect(applied.map(\.count).sorted() == [0, migrator.migrations.count + migrator.definitions.count])
         try await Store.withStore(url: url, logger: logger) { store in
             var versions: [Int] = []
             for try await v in try await store.client.query("SELECT version FROM schema_migrations ORDER BY 1", logger: logger).decode(Int.self) { versions.append(v) }
@@ -55,7 +55,7 @@ struct StoreTests {
             var tables: [String] = []
             for try await name in try await store.client.query("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1", logger: logger).decode(String.self) { tables.append(name) }
             #expect(tables == ["components", "configurations", "job_events", "jobs", "notification_subscriptions", "notifications", "projects",
-                              "schedule_firings", "schedules", "schema_migrations", "tokens"])
+                              "schedule_firings", "schedules", "schema_functions", "schema_migrations", "tokens"])
         }
     }
 
