@@ -18,9 +18,11 @@ RUN swift package resolve
 COPY Sources ./Sources
 # The Swift runtime and Foundation are linked statically, so the runtime stage needs no Swift
 # toolchain; FoundationNetworking (the http executor) still loads the system's libcurl.
+# baton-shim, the supervisor of each process job, is found beside baton.
 RUN swift build -c release --product baton --static-swift-stdlib \
+    && swift build -c release --product baton-shim --static-swift-stdlib \
     && mkdir -p /staging/bin \
-    && cp "$(swift build -c release --show-bin-path)/baton" /staging/bin/ \
+    && cp "$(swift build -c release --show-bin-path)/baton" "$(swift build -c release --show-bin-path)/baton-shim" /staging/bin/ \
     && cp /usr/libexec/swift/linux/swift-backtrace-static /staging/bin/
 
 # ---- runtime -----------------------------------------------------------------------------------
@@ -40,7 +42,7 @@ RUN apt-get update \
 RUN groupadd --system --gid 10001 baton \
     && useradd --system --no-log-init --uid 10001 --gid baton --home-dir /opt/baton --shell /usr/sbin/nologin baton
 
-COPY --from=build /staging/bin/baton /usr/local/bin/baton
+COPY --from=build /staging/bin/baton /staging/bin/baton-shim /usr/local/bin/
 COPY --from=build /staging/bin/swift-backtrace-static /usr/local/libexec/swift-backtrace-static
 COPY sql /opt/baton/sql
 COPY openapi.yaml /opt/baton/openapi.yaml

@@ -6,6 +6,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "baton", targets: ["baton"]),
+        // The supervisor of each process job (C: a single-threaded process that forks and execs).
+        .executable(name: "baton-shim", targets: ["baton-shim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
@@ -21,6 +23,7 @@ let package = Package(
     ],
     targets: [
         .target(name: "BatonModel"),
+        .executableTarget(name: "baton-shim", cSettings: [.define("_GNU_SOURCE")]),
         .target(
             name: "BatonStore",
             dependencies: [

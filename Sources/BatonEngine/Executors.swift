@@ -10,6 +10,17 @@ import Logging
 public struct ExecutionResult: Sendable {
     public var status: JobStatus
     public var result: JSONValue
+    /// The job was stopped because its worker could no longer vouch for its claim: nothing is
+    /// recorded for it (the coordinator rescues it after its lease).
+    public var fenced = false
+
+    public init(status: JobStatus, result: JSONValue, fenced: Bool = false) {
+        self.status = status
+        self.result = result
+        self.fenced = fenced
+    }
+
+    static let fencedResult = ExecutionResult(status: .error, result: ["message": "fenced: the lease was not renewed in time", "reason": "fenced"], fenced: true)
 
     public static func success(_ message: String, _ extra: [String: JSONValue] = [:]) -> ExecutionResult {
         var object = extra
@@ -31,7 +42,7 @@ public protocol EventSink: Sendable {
 
 /// Runs one job's work according to the executor frozen into the job.
 public enum Executors {
-    public static func run(_ job: Job, events: any EventSink, logger: Logger) async -> ExecutionResult {
+    static func run(_ job: Job, events: any EventSink, control: JobControl, logger: Logger) async -> ExecutionResult {
         let spec: ExecutorSpec
         switch ExecutorSpec.parse(job.executor) {
         case .success(let value): spec = value
@@ -53,7 +64,7 @@ public enum Executors {
         case .fail:
             return .error(job.parameters["message"]?.stringValue ?? "failed on purpose")
         case .process(let command, let environment, let directory):
-            return await ProcessExecutor.run(job: job, command: command, environment: environment, directory: directory, events: events)
+            return await ProcessExecutor.run(job: job, command: command, environment: environment, directory: directory, events: events, control: control)
         case .http(let url, let headers, let limit):
             return await runHTTP(job: job, url: url, headers: headers, limit: limit)
         case .sql(let url, let env):

@@ -7,7 +7,7 @@ import Synchronization
 /// What a service loop is told: outcomes of finished jobs, jobs someone asked to kill, and a
 /// shutdown request, plus a coalescing wake-up signal (many posts while the loop is busy make one).
 final class Mailbox: @unchecked Sendable {
-    private let state = Mutex<(outcomes: [JobOutcome], kills: Set<Int64>, shutdown: Bool)>(([], [], false))
+    private let state = Mutex<(outcomes: [JobOutcome], abandoned: [JobKey], kills: Set<Int64>, shutdown: Bool)>(([], [], [], false))
     /// This worker's position among the worker ranks and their number (sql/007_wake_one.sql);
     /// nil for a service without a rank (the coordinator) or before it is known.
     private let rank = Mutex<(position: Int, count: Int)?>(nil)
@@ -27,6 +27,12 @@ final class Mailbox: @unchecked Sendable {
 
     func post(_ outcome: JobOutcome) {
         state.withLock { $0.outcomes.append(outcome) }
+        wake()
+    }
+
+    /// A job stopped by its fence: nothing is recorded for it.
+    func abandon(_ key: JobKey) {
+        state.withLock { $0.abandoned.append(key) }
         wake()
     }
 
@@ -69,10 +75,10 @@ final class Mailbox: @unchecked Sendable {
         return offset < jobs
     }
 
-    func take() -> (outcomes: [JobOutcome], kills: Set<Int64>, shutdown: Bool) {
+    func take() -> (outcomes: [JobOutcome], abandoned: [JobKey], kills: Set<Int64>, shutdown: Bool) {
         state.withLock { state in
-            defer { state.outcomes.removeAll(); state.kills.removeAll() }
-            return (state.outcomes, state.kills, state.shutdown)
+            defer { state.outcomes.removeAll(); state.abandoned.removeAll(); state.kills.removeAll() }
+            return (state.outcomes, state.abandoned, state.kills, state.shutdown)
         }
     }
 

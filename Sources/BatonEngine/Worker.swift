@@ -80,16 +80,25 @@ public final class Worker: Service, Sendable {
     /// Each turn records every outcome that arrived since the last one and claims for the free
     /// slots, in one transaction (one commit), then waits for the next wake-up. Outcomes that
     /// arrive while a turn runs are batched into the next.
+    ///
+    /// Every quarter of the lease the worker renews the leases of the jobs it runs; each renewal
+    /// the database confirms moves a job's fence to (when it was sent) + 2/3 of the lease. A job
+    /// the database no longer gives it, or whose fence passes (no connection, a stall), is stopped
+    /// at once and nothing is recorded for it. After reconnecting, the worker gives back the jobs
+    /// the database says it holds but it does not run (a claim whose reply was lost).
     func claimLoop(_ mailbox: Mailbox) async {
-        var running: [Int64: JobControl] = [:]
+        var running: [JobKey: JobControl] = [:]
         var pending: [JobOutcome] = []   // taken from the mailbox, not yet recorded
+        var abandoned = Set<JobKey>()    // stopped by the fence, or unrecordable: left to the coordinator's rescuer
+        var inherited: Set<JobKey>? = nil // held under this worker id by an earlier process: left to the rescuer
         var draining = false
         var drainDeadline = ContinuousClock.now
         var lastHeartbeat = ContinuousClock.now
         var backoff = Duration.milliseconds(100)
         var gatheringSince: ContinuousClock.Instant? = nil
         let minTurn = max(1, configuration.claimBatch / 4)
-        let heartbeatEvery = Duration.seconds(configuration.leaseSeconds / 3)
+        let heartbeatEvery = Duration.seconds(configuration.leaseSeconds / 4)
+        let fenceAfter = Int64(configuration.leaseSeconds * JobControl.fenceFraction * 1000)
         let sink = EventBuffer(store: store, logger: logger)
         let workerId = configuration.workerId
 
@@ -98,11 +107,17 @@ public final class Worker: Service, Sendable {
             while !(draining && running.isEmpty) {
                 do {
                     try await store.withWorkerSession(workerId: workerId, leaseSeconds: configuration.leaseSeconds) { session in
+                        try await reconcile(session, running: Set(running.keys), abandoned: abandoned, inherited: &inherited)
+                        lastHeartbeat = ContinuousClock.now - heartbeatEvery // renew at once on a new connection
                         while true {
                             try session.checkOpen()
                             let mail = mailbox.take()
                             pending += mail.outcomes
-                            for id in mail.kills { running[id]?.stop(.kill) }
+                            for key in mail.abandoned {
+                                running[key] = nil
+                                abandoned.insert(key)
+                            }
+                            for (key, control) in running where mail.kills.contains(key.id) { control.stop(.kill) }
                             if mail.shutdown && !draining {
                                 draining = true
                                 drainDeadline = .now + .milliseconds(Int(configuration.drainSeconds * 1000))
@@ -134,33 +149,48 @@ public final class Worker: Service, Sendable {
                             gatheringSince = nil
                             var batch: [Job] = []
                             if !pending.isEmpty || limit > 0 {
-                                let outcomes = pending
                                 let turnStarted = ContinuousClock.now
-                                let (accepted, claimedJobs) = try await session.turn(outcomes: outcomes, claimLimit: limit, components: configuration.components)
+                                let sent = Monotonic.nowMs()
+                                let (accepted, claimedJobs, unrecorded) = try await recordAndClaim(session, outcomes: pending, claimLimit: limit)
                                 if limit > 0 { claimDuration.record(duration: ContinuousClock.now - turnStarted) }
                                 if let trace = configuration.trace, limit > 0 {
                                     let elapsed = ContinuousClock.now - turnStarted
                                     trace.write("T \(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000) \(claimedJobs.count)")
                                 }
                                 for outcome in pending {
-                                    running[outcome.id] = nil
-                                    if !accepted.contains(outcome.id) {
+                                    let key = JobKey(id: outcome.id, attempt: outcome.attempt)
+                                    running[key] = nil
+                                    if unrecorded.contains(key) {
+                                        abandoned.insert(key)
+                                    } else if !accepted.contains(outcome.id) {
                                         logger.warning("outcome refused: the job is no longer this worker's", metadata: ["baton.job_id": "\(outcome.id)"])
                                     }
                                 }
                                 pending.removeAll()
                                 batch = claimedJobs
-                            }
-                            for job in batch {
-                                Counter(label: MetricNames.jobsClaimed, dimensions: [("component", job.componentId)]).increment()
-                                let control = JobControl()
-                                running[job.id] = control
-                                jobs.addTask { await self.execute(job, control: control, sink: sink, mailbox: mailbox) }
+                                for job in batch {
+                                    Counter(label: MetricNames.jobsClaimed, dimensions: [("component", job.componentId)]).increment()
+                                    let key = JobKey(id: job.id, attempt: job.attempt)
+                                    let control = JobControl(key: key, fenceDeadline: sent + fenceAfter)
+                                    running[key] = control
+                                    jobs.addTask { await self.execute(job, control: control, sink: sink, mailbox: mailbox) }
+                                }
                             }
                             if ContinuousClock.now - lastHeartbeat >= heartbeatEvery {
                                 let late = ContinuousClock.now - lastHeartbeat - heartbeatEvery
                                 heartbeatLag.record(Double(late.components.seconds) + Double(late.components.attoseconds) / 1e18)
-                                for id in try await session.heartbeat(ids: Array(running.keys)) { running[id]?.stop(.kill) }
+                                let sent = Monotonic.nowMs()
+                                let (held, kill) = try await session.heartbeat(running.keys.map { ($0.id, $0.attempt) })
+                                for (key, control) in running {
+                                    if held.contains(key.id) {
+                                        control.renew(until: sent + fenceAfter)
+                                        if kill.contains(key.id) { control.stop(.kill) }
+                                    } else if !pending.contains(where: { $0.id == key.id && $0.attempt == key.attempt }) {
+                                        logger.warning("job no longer held by this worker (rescued or claimed again): stopping it at once",
+                                                       metadata: ["baton.job_id": "\(key.id)", "baton.attempt": "\(key.attempt)"])
+                                        control.stop(.fenced)
+                                    }
+                                }
                                 lastHeartbeat = .now
                             }
                             backoff = .milliseconds(100)
@@ -180,6 +210,61 @@ public final class Worker: Service, Sendable {
         }
     }
 
+    /// On every new connection: the first time, note the jobs an earlier process with this
+    /// worker id left (the rescuer ends them after their lease); after a reconnect, give back the
+    /// jobs the database says this worker holds but it does not run: a turn that committed but
+    /// whose reply was lost claimed them.
+    func reconcile(_ session: WorkerSession, running: Set<JobKey>, abandoned: Set<JobKey>, inherited: inout Set<JobKey>?) async throws {
+        guard let earlier = inherited else {
+            let held = Set(try await session.heldJobs().map { JobKey(id: $0.id, attempt: $0.attempt) })
+            if !held.isEmpty {
+                logger.warning("\(held.count) jobs were held under this worker id by an earlier process: the coordinator ends them after their lease",
+                               metadata: ["baton.jobs": "\(held.map(\.description).sorted())"])
+            }
+            inherited = held
+            return
+        }
+        let keep = running.union(abandoned).union(earlier)
+        for (id, outcome) in try await session.releaseJobs(keep: keep.map { ($0.id, $0.attempt) }) {
+            logger.warning("gave back a job claimed in a turn whose reply was lost", metadata: ["baton.job_id": "\(id)", "baton.status": "\(outcome)"])
+        }
+    }
+
+    /// Records `outcomes` and claims up to `claimLimit` jobs in one turn. When the database
+    /// refuses the turn because of what an outcome holds, each outcome is recorded on its own; one
+    /// that is still refused ends `error` with reason `unrecordable-output` (or, refused even so, is
+    /// left to the rescuer and returned in `unrecorded`), and the claim goes on.
+    func recordAndClaim(_ session: WorkerSession, outcomes: [JobOutcome], claimLimit: Int) async throws
+        -> (accepted: Set<Int64>, claimed: [Job], unrecorded: Set<JobKey>) {
+        do {
+            let (accepted, claimed) = try await session.turn(outcomes: outcomes, claimLimit: claimLimit, components: configuration.components)
+            return (accepted, claimed, [])
+        } catch let error as BatonError where error.code == .refused && !outcomes.isEmpty {
+            logger.warning("the database refused a turn recording \(outcomes.count) outcomes; recording them one by one", metadata: ["error": "\(error.message)"])
+        }
+        var accepted = Set<Int64>()
+        var unrecorded = Set<JobKey>()
+        for outcome in outcomes {
+            do {
+                accepted.formUnion(try await session.turn(outcomes: [outcome], claimLimit: 0, components: nil).accepted)
+            } catch let error as BatonError where error.code == .refused {
+                logger.error("the job's outcome could not be recorded: it ends error (unrecordable-output)",
+                             metadata: ["baton.job_id": "\(outcome.id)", "error": "\(error.message)"])
+                let replacement = JobOutcome(id: outcome.id, attempt: outcome.attempt, status: .error,
+                                             result: ["message": .string("the job's outcome could not be recorded: \(error.message)"), "reason": "unrecordable-output"])
+                do {
+                    accepted.formUnion(try await session.turn(outcomes: [replacement], claimLimit: 0, components: nil).accepted)
+                } catch let error as BatonError where error.code == .refused {
+                    logger.error("not even an error could be recorded for the job: the coordinator ends it after its lease",
+                                 metadata: ["baton.job_id": "\(outcome.id)", "error": "\(error.message)"])
+                    unrecorded.insert(JobKey(id: outcome.id, attempt: outcome.attempt))
+                }
+            }
+        }
+        let (_, claimed) = try await session.turn(outcomes: [], claimLimit: claimLimit, components: configuration.components)
+        return (accepted, claimed, unrecorded)
+    }
+
     func execute(_ job: Job, control: JobControl, sink: EventBuffer, mailbox: Mailbox) async {
         var logger = self.logger
         logger[metadataKey: "baton.job_id"] = "\(job.id)"
@@ -189,22 +274,64 @@ public final class Worker: Service, Sendable {
         let jobLogger = logger
         let started = ContinuousClock.now
         let outcome = await control.run(timeoutSeconds: job.timeoutSeconds, events: events) {
-            await Executors.run(job, events: events, logger: jobLogger)
+            await Executors.run(job, events: events, control: control, logger: jobLogger)
+        }
+        let dropped = events.close()
+        await sink.flush()
+        if outcome.fenced {
+            logger.warning("job stopped: its lease could not be renewed in time; nothing is recorded for it")
+            mailbox.abandon(control.key)
+            return
         }
         logger.debug("job ended", metadata: ["baton.status": "\(outcome.status.rawValue)"])
         Timer(label: MetricNames.jobDuration, dimensions: [("component", job.componentId)]).record(duration: ContinuousClock.now - started)
         Counter(label: MetricNames.jobsFinished, dimensions: [("component", job.componentId), ("status", outcome.status.rawValue)]).increment()
-        await sink.flush()
-        mailbox.post(JobOutcome(id: job.id, attempt: job.attempt, status: outcome.status, result: outcome.result))
+        var result = outcome.result
+        if dropped > 0, case .object(var object) = result {
+            object["droppedLines"] = .number(Double(dropped))
+            result = .object(object)
+        }
+        mailbox.post(JobOutcome(id: job.id, attempt: job.attempt, status: outcome.status, result: OutputLimits.result(result)))
     }
 }
 
 /// Collects job output lines and writes them as job events in batches.
 final class EventBuffer: Sendable {
-    struct JobSink: EventSink {
+    /// One job attempt's events: at most `OutputLimits.eventsPerJob` output lines, each cleaned
+    /// and cut; system events always.
+    final class JobSink: EventSink {
         let buffer: EventBuffer
         let jobId: Int64
-        func emit(_ stream: EventStream, _ message: String) { buffer.add(NewEvent(jobId: jobId, stream: stream, message: message)) }
+        private let counts = Mutex((lines: 0, dropped: 0))
+
+        init(buffer: EventBuffer, jobId: Int64) {
+            self.buffer = buffer
+            self.jobId = jobId
+        }
+
+        func emit(_ stream: EventStream, _ message: String) {
+            if stream != .system {
+                let keep = counts.withLock { counts -> Bool in
+                    guard counts.lines < OutputLimits.eventsPerJob else { counts.dropped += 1; return false }
+                    counts.lines += 1
+                    return true
+                }
+                guard keep else { return }
+            }
+            var text = OutputLimits.clean(message)
+            if text.utf8.count > OutputLimits.lineBytes { text = OutputLimits.cut(text, bytes: OutputLimits.lineBytes) }
+            buffer.add(NewEvent(jobId: jobId, stream: stream, message: text))
+        }
+
+        /// Ends the job's events, with one saying how many lines were not recorded; returns that count.
+        func close() -> Int {
+            let dropped = counts.withLock { $0.dropped }
+            if dropped > 0 {
+                buffer.add(NewEvent(jobId: jobId, stream: .system,
+                                    message: "\(dropped) more output lines were not recorded: a job records at most \(OutputLimits.eventsPerJob) (the result keeps the last \(ProcessExecutor.keptLines))"))
+            }
+            return dropped
+        }
     }
 
     private let state = Mutex<(events: [NewEvent], closed: Bool)>(([], false))
@@ -217,7 +344,7 @@ final class EventBuffer: Sendable {
         self.logger = logger
     }
 
-    func sink(for jobId: Int64) -> any EventSink { JobSink(buffer: self, jobId: jobId) }
+    func sink(for jobId: Int64) -> JobSink { JobSink(buffer: self, jobId: jobId) }
 
     func add(_ event: NewEvent) {
         state.withLock { $0.events.append(event) }
@@ -237,7 +364,8 @@ final class EventBuffer: Sendable {
         }
         guard !batch.isEmpty else { return }
         do {
-            try await store.appendEvents(batch)
+            let dropped = try await store.appendEvents(batch)
+            if dropped > 0 { logger.warning("\(dropped) of \(batch.count) job events could not be stored") }
         } catch {
             logger.warning("could not write \(batch.count) job events", metadata: ["error": "\(String(reflecting: error).prefix(200))"])
         }

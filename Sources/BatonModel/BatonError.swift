@@ -10,6 +10,8 @@ public struct BatonError: Error, Sendable, CustomStringConvertible {
         public static let environment = Code(raw: "environment")
         public static let unauthorized = Code(raw: "unauthorized")
         public static let forbidden = Code(raw: "forbidden")
+        /// The database refused what it was asked to store (the data, not the connection).
+        public static let refused = Code(raw: "refused")
         public var description: String { raw }
         public var rawValue: String { raw }
     }

@@ -211,12 +211,45 @@ extension Store {
         return events
     }
 
-    public func appendEvents(_ events: [NewEvent]) async throws {
-        guard !events.isEmpty else { return }
+    /// Appends job events in one statement. When that fails, each event is tried on its own, so
+    /// one event that cannot be stored (its job was deleted, say) does not take the others with
+    /// it; returns how many were dropped.
+    @discardableResult
+    public func appendEvents(_ events: [NewEvent]) async throws -> Int {
+        guard !events.isEmpty else { return 0 }
+        let events = events.map { NewEvent(jobId: $0.jobId, stream: $0.stream, message: OutputLimits.clean($0.message)) }
+        do {
+            try await insertEvents(events)
+            return 0
+        } catch let error as PSQLError where error.code == .server && events.count > 1 {
+            var dropped = 0
+            for event in events {
+                do { try await insertEvents([event]) } catch let error as PSQLError where error.code == .server { dropped += 1 }
+            }
+            return dropped
+        }
+    }
+
+    private func insertEvents(_ events: [NewEvent]) async throws {
         try await client.query("""
             INSERT INTO job_events (job_id, stream, message)
             SELECT * FROM unnest(\(events.map(\.jobId))::bigint[], \(events.map(\.stream.rawValue))::text[], \(events.map(\.message))::text[])
             """, logger: logger)
+    }
+}
+
+extension Store {
+    /// Runs `body`, turning the database's refusal of the data it was given (SQLSTATE classes 22
+    /// data exception, 23 integrity constraint, 54 program limit, P0 raised by a trigger) into a
+    /// `BatonError` with code `.refused`, so a caller can tell bad data from a lost connection.
+    static func refusals<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as PSQLError where error.code == .server {
+            let state = error.serverInfo?[.sqlState] ?? ""
+            guard ["22", "23", "54", "P0"].contains(String(state.prefix(2))) else { throw error }
+            throw BatonError(.refused, "the database refused it (SQLSTATE \(state))")
+        }
     }
 }
 
@@ -237,8 +270,8 @@ public struct WorkerSession: Sendable {
     /// refused) and the jobs claimed.
     public func turn(outcomes: [JobOutcome], claimLimit: Int, components: [String]?) async throws -> (accepted: Set<Int64>, claimed: [Job]) {
         let (workerId, leaseSeconds, logger, connection) = (self.workerId, self.leaseSeconds, self.logger, self.connection)
-        // One statement, one round trip, one transaction (sql/006_worker_turn.sql).
-        return try await connection.guarded {
+        // One statement, one round trip, one transaction (sql/functions/worker_turn.sql).
+        return try await Store.refusals { try await connection.guarded {
             let rows = try await connection.query("""
                 SELECT accepted, \(unescaped: Store.jobColumns) FROM (
                     SELECT t.accepted, (t.job).* FROM worker_turn(
@@ -254,23 +287,52 @@ public struct WorkerSession: Sendable {
                 if try r["id"].decode(Int64?.self) != nil { claimed.append(try Store.decodeJob(row)) }
             }
             return (accepted, claimed)
-        }
+        } }
     }
 
-    /// Extends the lease of the jobs this worker runs; returns those someone asked to kill (the
-    /// fallback when a kill's NOTIFY was missed).
-    public func heartbeat(ids: [Int64]) async throws -> Set<Int64> {
-        guard !ids.isEmpty else { return [] }
+    /// Renews the leases of the job attempts this worker runs (`renew_leases`). Returns those it
+    /// still holds and, of them, those someone asked to kill (the fallback when a kill's NOTIFY
+    /// was missed); an attempt not held any more must stop at once.
+    public func heartbeat(_ keys: [(id: Int64, attempt: Int)]) async throws -> (held: Set<Int64>, kill: Set<Int64>) {
+        guard !keys.isEmpty else { return ([], []) }
         let (workerId, leaseSeconds, logger, connection) = (self.workerId, self.leaseSeconds, self.logger, self.connection)
         return try await connection.guarded {
             let rows = try await connection.query("""
-                UPDATE jobs SET heartbeat_time = clock_timestamp(), lease_expires = clock_timestamp() + make_interval(secs => \(leaseSeconds))
-                WHERE id = ANY (\(ids)::bigint[]) AND worker_id = \(workerId) AND status IN ('processing', 'terminating')
-                RETURNING id, desired_status::text
+                SELECT job_id, kill FROM renew_leases(\(workerId), \(keys.map(\.id))::bigint[], \(keys.map { Int32($0.attempt) })::integer[], \(leaseSeconds))
                 """, logger: logger)
-            var kill = Set<Int64>()
-            for try await (id, desired) in rows.decode((Int64, String).self) where desired == "terminating" { kill.insert(id) }
-            return kill
+            var held = Set<Int64>(), kill = Set<Int64>()
+            for try await (id, stop) in rows.decode((Int64, Bool).self) {
+                held.insert(id)
+                if stop { kill.insert(id) }
+            }
+            return (held, kill)
+        }
+    }
+
+    /// The job attempts the database says this worker holds (processing or terminating under its id).
+    public func heldJobs() async throws -> [(id: Int64, attempt: Int)] {
+        let (workerId, logger, connection) = (self.workerId, self.logger, self.connection)
+        return try await connection.guarded {
+            let rows = try await connection.query("""
+                SELECT id, attempt FROM jobs WHERE worker_id = \(workerId) AND status IN ('processing', 'terminating') AND type = 'standard'
+                """, logger: logger)
+            var held: [(Int64, Int)] = []
+            for try await (id, attempt) in rows.decode((Int64, Int32).self) { held.append((id, Int(attempt))) }
+            return held
+        }
+    }
+
+    /// Gives back the jobs this worker holds but does not run (`release_jobs`): a claim whose
+    /// reply was lost. `keep` lists the attempts it runs or leaves to the rescuer.
+    public func releaseJobs(keep: [(id: Int64, attempt: Int)]) async throws -> [(jobId: Int64, outcome: String)] {
+        let (workerId, logger, connection) = (self.workerId, self.logger, self.connection)
+        return try await connection.guarded {
+            let rows = try await connection.query("""
+                SELECT job_id, outcome FROM release_jobs(\(workerId), \(keep.map(\.id))::bigint[], \(keep.map { Int32($0.attempt) })::integer[])
+                """, logger: logger)
+            var released: [(Int64, String)] = []
+            for try await row in rows.decode((Int64, String).self) { released.append(row) }
+            return released
         }
     }
 }

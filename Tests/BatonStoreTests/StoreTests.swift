@@ -36,6 +36,19 @@ struct StoreTests {
         }
     }
 
+    @Test("one event that cannot be stored (its job is gone) does not take the others of its batch with it")
+    func eventBatchFallback() async throws {
+        let url = try await TestPostgres.shared.makeDatabase("eventbatch")
+        try await Store.withStore(url: url, logger: logger) { store in
+            _ = try await Apply.apply(try Documents.parse("- {kind: component, id: ok, executor: {type: noop}}\n- {kind: configuration, component: ok, id: a}"), store: store)
+            let job = try await store.createJobs(componentId: "ok", configId: "a")[0]
+            _ = try? await store.appendEvents([NewEvent(jobId: job.id, stream: .stdout, message: "kept"),
+                                               NewEvent(jobId: 999_999, stream: .stdout, message: "its job does not exist"),
+                                               NewEvent(jobId: job.id, stream: .stdout, message: "kept too \u{0}")])
+            #expect(try await store.events(jobId: job.id).map(\.message) == ["kept", "kept too \u{FFFD}"])
+        }
+    }
+
     @Test("every table and column explains itself with COMMENT ON")
     func comments() async throws {
         let url = try await TestPostgres.shared.makeDatabase("comments")

@@ -1,10 +1,16 @@
 -- rescue_expired_leases: run by the active coordinator every 2 s (CoordinatorSession.rescueExpiredLeases).
 --
--- Rescues jobs whose worker stopped heart-beating (died, lost its machine or its connection):
--- past its lease a job is lost. One someone asked to kill ends terminated; one with automatic
--- retries left is queued again; any other ends error with reason worker-lost. Run by the
--- active coordinator. A late report from the lost worker is then refused by finish_jobs'
--- fencing (the job is no longer processing under its attempt).
+-- Rescues jobs whose worker stopped renewing their lease (it died, lost its machine or its
+-- connection, or was stopped): past its lease a job is lost. By then its processes have stopped:
+-- a worker stops a job whose lease it could not renew at two thirds of the lease, and a process
+-- job's baton-shim does so even when its worker is dead or frozen. One someone asked to kill
+-- ends terminated; one with automatic retries left is queued again; any other ends error with
+-- reason worker-lost.
+--
+-- Exactly one outcome: the rows are locked with SKIP LOCKED (a row a finish or a kill holds is
+-- left for the next round) and the UPDATE's WHERE re-checks that each is still running past its
+-- lease, so a finish or a heartbeat that committed first wins. A late report from the lost
+-- worker is refused by finish_jobs (the job is no longer processing under its attempt).
 CREATE OR REPLACE FUNCTION rescue_expired_leases() RETURNS TABLE (job_id bigint, outcome text)
 LANGUAGE sql VOLATILE AS $$
     WITH lost AS (
@@ -25,7 +31,8 @@ LANGUAGE sql VOLATILE AS $$
             result = jsonb_build_object('message', format('worker %s lost: no heartbeat since %s', j.worker_id, j.heartbeat_time),
                                         'reason', 'worker-lost'),
             lease_expires = NULL
-        FROM lost WHERE j.id = lost.id
+        FROM lost
+        WHERE j.id = lost.id AND j.status IN ('processing', 'terminating') AND j.lease_expires < clock_timestamp()
         RETURNING j.id, j.status::text AS outcome, j.worker_id
     ), events AS (
         INSERT INTO job_events (job_id, stream, message)

@@ -1,0 +1,16 @@
+-- renew_leases: a worker's heartbeat (WorkerSession.heartbeat), every quarter of the lease.
+-- Extends the lease of the job attempts the worker runs and returns those it still holds, each
+-- with whether someone asked to kill it (the fallback when the kill's NOTIFY was missed). An
+-- attempt it sent that is not returned is no longer its own (rescued, finished, claimed again):
+-- the worker stops it at once. Fenced in the UPDATE's WHERE by worker, attempt and status, so a
+-- rescue that committed first is never undone.
+CREATE OR REPLACE FUNCTION renew_leases(p_worker text, p_ids bigint[], p_attempts integer[], p_lease_seconds double precision)
+RETURNS TABLE (job_id bigint, kill boolean)
+LANGUAGE sql VOLATILE AS $$
+    UPDATE jobs j SET heartbeat_time = clock_timestamp(), lease_expires = clock_timestamp() + make_interval(secs => p_lease_seconds)
+    FROM unnest(p_ids, p_attempts) AS h(id, attempt)
+    WHERE j.id = h.id AND j.attempt = h.attempt AND j.worker_id = p_worker AND j.status IN ('processing', 'terminating')
+    RETURNING j.id, j.desired_status = 'terminating'
+$$;
+COMMENT ON FUNCTION renew_leases(text, bigint[], integer[], double precision) IS
+    'A worker heartbeat: renews the leases of the given job attempts it still holds; returns them, with kill = true for those someone asked to kill.';
