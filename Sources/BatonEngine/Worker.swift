@@ -28,7 +28,8 @@ public final class Worker: Service, Sendable {
         public var gatherWindow: Duration = .milliseconds(5)
         /// Fallback poll when no notification arrives. Default 2 s.
         public var pollInterval: Duration = .seconds(2)
-        /// A running job's lease; renewed every third of it. Past it, the coordinator counts the
+        /// A running job's lease; renewed every quarter of it. A job whose lease is not renewed
+        /// for two thirds of it stops itself (the fence); past it, the coordinator counts the
         /// job's worker as lost. Default 20 s.
         public var leaseSeconds: Double = 20
         /// On SIGTERM, running jobs get this long to finish; then they are stopped and end error

@@ -125,10 +125,19 @@ static int signal_all(int sig) {
     return n;
 }
 
+/// Whether any child is left (live or not yet reaped): every live descendant is in the subtree
+/// of a child, since the orphans of a subreaper become its children.
+static int has_children(void) {
+    siginfo_t info;
+    info.si_pid = 0;
+    return waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == 0;
+}
+
 /// SIGKILL to every descendant until none is left (new ones may be forked while we look).
 static void kill_all(void) {
     for (int round = 0; round < 3000; round++) {
         reap();
+        if (!has_children()) return;
         if (signal_all(SIGKILL) == 0) { reap(); return; }
         usleep(1000);
     }
@@ -226,7 +235,7 @@ int main(int argc, char **argv) {
         if (child_status != -1) {
             // PROGRAM ended: whatever it left behind goes with it.
             pid_t pids[4096];
-            int leftovers = descendants(self, pids, 4096);
+            int leftovers = has_children() ? descendants(self, pids, 4096) : 0;
             kill_all();
             char text[128];
             if (WIFEXITED(child_status))

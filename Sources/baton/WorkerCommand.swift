@@ -16,7 +16,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Jobs run at once.") var concurrency: Int = 4
     @Option(help: "Only these components (comma-separated).") var components: String?
     @Option(help: "Most jobs claimed by one statement (default: as many as --concurrency, every free slot).") var batchSize: Int?
-    @Option(help: "Lease of a running job in seconds, renewed by heartbeat every third of it.") var leaseSeconds: Double = 20
+    @Option(help: "Lease of a running job in seconds, renewed every quarter of it; a job not renewed for two thirds of it stops itself.") var leaseSeconds: Double = 20
     @Option(help: "On SIGTERM, seconds running jobs get to finish before they are stopped.") var drainSeconds: Double = 30
     @Option(help: "Fallback poll interval in seconds when no notification arrives.") var pollSeconds: Double = 2
     @Option(help: "Worker id recorded on the jobs it runs (default host-pid).") var workerId: String?

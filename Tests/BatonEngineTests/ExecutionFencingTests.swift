@@ -239,6 +239,31 @@ struct ExecutionFencingTests {
         }
     }
 
+    @Test("a killed sql job's statement stops on its database: it is cancelled there, not left to run")
+    func sqlKill() async throws {
+        let url = try await setUp("sqlkill", """
+            - {kind: component, id: warehouse, executor: {type: sql, databaseUrlEnv: TARGET_URL}}
+            - {kind: configuration, component: warehouse, id: slow, parameters: {sql: "SELECT pg_sleep(120)"}}
+            """)
+        try await Store.withStore(url: url, logger: logger) { store in
+            let worker = try BatonProcess(["worker"], databaseURL: url, environment: ["TARGET_URL": url])
+            defer { worker.stop() }
+            let job = try await store.createJobs(componentId: "warehouse", configId: "slow")[0]
+            func sleeping() async throws -> Int {
+                var n = 0
+                for try await count in try await store.client.query("""
+                    SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query = 'SELECT pg_sleep(120)'
+                    """, logger: logger).decode(Int.self) { n = count }
+                return n
+            }
+            try await waitUntil(timeout: 30, "the statement to run") { try await sleeping() == 1 }
+            _ = try await store.killJob(id: job.id)
+            let done = try await store.waitForFinal([job.id], timeout: 30)[0]
+            #expect(done.status == .terminated)
+            try await waitUntil(timeout: 5, "the statement to be cancelled on the target") { try await sleeping() == 0 }
+        }
+    }
+
     @Test("a NUL byte, invalid UTF-8, a 10 MB line and 20,000 lines each end with a clear result, and 100 jobs after them on the same worker all succeed")
     func poisonOutput() async throws {
         let url = try await setUp("poison", component("nul", "printf 'a\\000b\\n'", config: "nul")

@@ -71,13 +71,15 @@ struct ExecutorTests {
                 - {kind: configuration, component: theirs, id: t}
                 """), store: store)
             // Polls only every 120 s: jobs created after it is idle can only start through NOTIFY.
-            let worker = try BatonProcess(["worker", "--components", "mine", "--poll-seconds", "120"], databaseURL: url)
-            defer { worker.stop() }
-            try await waitUntil(timeout: 30, "the worker to LISTEN") {
-                var listening = false
-                for try await _ in try await store.client.query("SELECT 1 FROM pg_stat_activity WHERE query LIKE 'LISTEN%'", logger: logger) { listening = true }
-                return listening
+            // A worker announces its rank ('ranks') once its LISTEN is in place: wait for that.
+            let worker = try await store.client.withConnection { connection in
+                try await connection.listen(on: "baton_jobs") { notifications in
+                    let worker = try BatonProcess(["worker", "--components", "mine", "--poll-seconds", "120"], databaseURL: url)
+                    for try await notification in notifications where notification.payload == "ranks" { break }
+                    return worker
+                }
             }
+            defer { worker.stop() }
             let theirs = try await store.createJobs(componentId: "theirs", configId: "t")[0]
             let mine = try await store.createJobs(componentId: "mine", configId: "m")[0]
             #expect(try await store.waitForFinal([mine.id], timeout: 30)[0].status == .success)
