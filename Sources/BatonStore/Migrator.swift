@@ -79,20 +79,7 @@ public struct Migrator: Sendable {
         return try await store.client.withConnection { connection in
             try await connection.query("SELECT pg_advisory_lock(hashtext('baton.migrate'))", logger: logger)
             do {
-                try await connection.query("""
-                    CREATE TABLE IF NOT EXISTS schema_migrations (
-                        version integer PRIMARY KEY,
-                        name text NOT NULL,
-                        applied_time timestamptz NOT NULL DEFAULT now())
-                    """, logger: logger)
-                for comment in [
-                    "COMMENT ON TABLE schema_migrations IS 'Migrations of sql/ applied by baton migrate.'",
-                    "COMMENT ON COLUMN schema_migrations.version IS 'The number the migration file starts with.'",
-                    "COMMENT ON COLUMN schema_migrations.name IS 'The migration file name.'",
-                    "COMMENT ON COLUMN schema_migrations.applied_time IS 'When it was applied.'",
-                ] {
-                    try await connection.query(PostgresQuery(unsafeSQL: comment), logger: logger)
-                }
+                try await Self.bookkeeping(connection, logger: logger)
                 var applied = Set<Int>()
                 for try await version in try await connection.query("SELECT version FROM schema_migrations", logger: logger).decode(Int.self) {
                     applied.insert(version)
@@ -119,23 +106,36 @@ public struct Migrator: Sendable {
         }
     }
 
+    /// The tables that record what was applied (`schema_migrations`, `schema_functions`), with
+    /// their comments. A script, not a migration: they must exist before the first migration runs.
+    static let bookkeepingSQL = """
+        CREATE TABLE IF NOT EXISTS schema_migrations (
+            version integer PRIMARY KEY,
+            name text NOT NULL,
+            applied_time timestamptz NOT NULL DEFAULT now());
+        COMMENT ON TABLE schema_migrations IS 'Migrations of sql/ applied by baton migrate.';
+        COMMENT ON COLUMN schema_migrations.version IS 'The number the migration file starts with.';
+        COMMENT ON COLUMN schema_migrations.name IS 'The migration file name.';
+        COMMENT ON COLUMN schema_migrations.applied_time IS 'When it was applied.';
+        CREATE TABLE IF NOT EXISTS schema_functions (
+            name text PRIMARY KEY,
+            checksum text NOT NULL,
+            applied_time timestamptz NOT NULL DEFAULT now());
+        COMMENT ON TABLE schema_functions IS 'Files of sql/functions/ applied by baton migrate: each is applied again when its content changes.';
+        COMMENT ON COLUMN schema_functions.name IS 'The file name (named for the function, trigger or view it defines).';
+        COMMENT ON COLUMN schema_functions.checksum IS 'md5 of the file content as applied.';
+        COMMENT ON COLUMN schema_functions.applied_time IS 'When this content was applied.';
+        """
+
+    private static func bookkeeping(_ connection: PostgresConnection, logger: Logger) async throws {
+        for statement in SQLScript.statements(bookkeepingSQL) {
+            try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+        }
+    }
+
     /// Applies the files of `sql/functions/` whose checksum differs from the one recorded, in one
     /// transaction with their new checksums.
     private func applyDefinitions(_ connection: PostgresConnection, logger: Logger, progress: @Sendable (String) -> Void) async throws -> [String] {
-        try await connection.query("""
-            CREATE TABLE IF NOT EXISTS schema_functions (
-                name text PRIMARY KEY,
-                checksum text NOT NULL,
-                applied_time timestamptz NOT NULL DEFAULT now())
-            """, logger: logger)
-        for comment in [
-            "COMMENT ON TABLE schema_functions IS 'Files of sql/functions/ applied by baton migrate: each is applied again when its content changes.'",
-            "COMMENT ON COLUMN schema_functions.name IS 'The file name (named for the function, trigger or view it defines).'",
-            "COMMENT ON COLUMN schema_functions.checksum IS 'md5 of the file content as applied.'",
-            "COMMENT ON COLUMN schema_functions.applied_time IS 'When this content was applied.'",
-        ] {
-            try await connection.query(PostgresQuery(unsafeSQL: comment), logger: logger)
-        }
         var applied: [String: String] = [:]
         for try await (name, checksum) in try await connection.query("SELECT name, checksum FROM schema_functions", logger: logger).decode((String, String).self) {
             applied[name] = checksum

@@ -4,7 +4,7 @@ import BatonTesting
 import Foundation
 import Testing
 
-/// `Fixtures/schema-014-6ab6a67.sql` is a pg_dump of a database migrated by commit 6ab6a67 (the
+/// `Fixtures/schema-014-6ab6a67.dump` is a pg_dump of a database migrated by commit 6ab6a67 (the
 /// last schema whose functions lived inside the numbered migrations), with jobs in every status:
 /// a warning, a success and an error run, finished plain jobs, one processing, one terminating,
 /// one terminated, one cancelled, two waiting on the configuration lock, one created, a run not
@@ -83,7 +83,7 @@ struct UpgradeTests {
     }
 
     static var fixture: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/schema-014-6ab6a67.sql").path
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/schema-014-6ab6a67.dump").path
     }
 }
 
