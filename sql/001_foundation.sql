@@ -145,4 +145,4 @@ COMMENT ON COLUMN job_events.stream IS 'stdout, stderr or system.';
 COMMENT ON COLUMN job_events.message IS 'One line of text.';
 CREATE INDEX job_events_by_job ON job_events (job_id, id);
 
--- Its triggers' functions live in sql/functions/: jobs_set_run_id.sql, jobs_notify_created.sql.
+-- Its triggers' functions live in sql/functions/: jobs_prepare_insert.sql, jobs_notify_created.sql.

@@ -31,4 +31,4 @@ INSERT INTO tokens (project_id, scope, orchestration_id, description, secret_sha
 SELECT project_id, 'orchestration', id, 'orchestration ' || id, sha256(convert_to(gen_random_uuid()::text, 'UTF8'))
 FROM configurations WHERE component_id = 'keboola.orchestrator';
 
--- The functions live in sql/functions/: configurations_add_orchestration_token.sql, jobs_set_run_id.sql.
+-- The functions live in sql/functions/: configurations_add_orchestration_token.sql, jobs_prepare_insert.sql.

@@ -62,6 +62,9 @@ final class JobControl: Sendable {
 
     var fenceDeadline: Int64 { state.withLock { $0.fence } }
 
+    /// Stopped by the fence: its lease must not be renewed again, and nothing is recorded for it.
+    var isFenced: Bool { state.withLock { $0.stopped == .fenced } }
+
     /// The worker renewed the lease: the job may run until `deadline` (CLOCK_MONOTONIC ms).
     func renew(until deadline: Int64) {
         let link = state.withLock { state -> ShimLink? in

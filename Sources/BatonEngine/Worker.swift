@@ -181,8 +181,10 @@ public final class Worker: Service, Sendable {
                                 let late = ContinuousClock.now - lastHeartbeat - heartbeatEvery
                                 heartbeatLag.record(Double(late.components.seconds) + Double(late.components.attoseconds) / 1e18)
                                 let sent = Monotonic.nowMs()
-                                let (held, kill) = try await session.heartbeat(running.keys.map { ($0.id, $0.attempt) })
-                                for (key, control) in running {
+                                // A fenced job is not renewed again: the rescuer ends it after its lease.
+                                let renewing = running.filter { !$0.value.isFenced }
+                                let (held, kill) = try await session.heartbeat(renewing.keys.map { ($0.id, $0.attempt) })
+                                for (key, control) in renewing {
                                     if held.contains(key.id) {
                                         control.renew(until: sent + fenceAfter)
                                         if kill.contains(key.id) { control.stop(.kill) }
@@ -278,7 +280,14 @@ public final class Worker: Service, Sendable {
             await Executors.run(job, events: events, control: control, logger: jobLogger)
         }
         let dropped = events.close()
-        await sink.flush()
+        // Its output first, so a job is never final before its lines are stored; but a database
+        // that does not answer must not keep the outcome (or the fence) waiting longer than a lease.
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await sink.flush() }
+            group.addTask { try? await Task.sleep(for: .seconds(self.configuration.leaseSeconds)) }
+            await group.next()
+            group.cancelAll()
+        }
         if outcome.fenced {
             logger.warning("job stopped: its lease could not be renewed in time; nothing is recorded for it")
             mailbox.abandon(control.key)

@@ -146,19 +146,12 @@ extension Store {
             throw BatonError(.invalidInput, "count must be from 1 to 100000", field: "count")
         }
         let rows = try await client.query("""
-            WITH queued AS (
-                SELECT EXISTS (SELECT 1 FROM jobs
-                               WHERE project_id = \(projectId) AND component_id = \(componentId) AND config_id = \(configId)
-                                 AND status IN ('created', 'waiting', 'processing', 'terminating')) AS behind
-            )
-            INSERT INTO jobs (project_id, component_id, config_id, mode, config_data, parameters, executor, status, waiting_reason, timeout_seconds,
+            INSERT INTO jobs (project_id, component_id, config_id, mode, config_data, parameters, executor, timeout_seconds,
                               retries, retry_delay_seconds, previous_job_id, token_id, initialized_by)
             SELECT \(projectId), \(componentId), \(configId), \(mode), \(configData?.jsonText)::jsonb, \(parameters.jsonText)::jsonb, \(saved.executor.json.jsonText)::jsonb,
-                   CASE WHEN queued.behind OR g > 1 THEN 'waiting'::job_status ELSE 'created'::job_status END,
-                   CASE WHEN queued.behind OR g > 1 THEN 'configuration-lock' END,
                    coalesce(\(timeoutSeconds)::float8, (SELECT timeout_seconds FROM components WHERE project_id = \(projectId) AND id = \(componentId))),
                    \(Int32(retries)), \(retryDelaySeconds), \(previousJobId), \(tokenId), \(initializedBy)
-            FROM generate_series(1, \(count)) AS g, queued
+            FROM generate_series(1, \(count)) AS g
             RETURNING \(unescaped: Store.jobColumns)
             """, logger: logger)
         var jobs: [Job] = []
@@ -231,10 +224,16 @@ extension Store {
     }
 
     private func insertEvents(_ events: [NewEvent]) async throws {
-        try await client.query("""
-            INSERT INTO job_events (job_id, stream, message)
-            SELECT * FROM unnest(\(events.map(\.jobId))::bigint[], \(events.map(\.stream.rawValue))::text[], \(events.map(\.message))::text[])
-            """, logger: logger)
+        let logger = self.logger
+        // Guarded: an insert in flight when the server went away must fail, not wait for ever.
+        try await client.withConnection { connection in
+            _ = try await connection.guarded {
+                try await connection.query("""
+                    INSERT INTO job_events (job_id, stream, message)
+                    SELECT * FROM unnest(\(events.map(\.jobId))::bigint[], \(events.map(\.stream.rawValue))::text[], \(events.map(\.message))::text[])
+                    """, logger: logger)
+            }
+        }
     }
 }
 

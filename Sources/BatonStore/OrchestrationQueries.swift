@@ -68,18 +68,10 @@ extension Store {
                           previousJobId: Int64? = nil, tokenId: Int64? = nil, initializedBy: String = "manual") async throws -> Job {
         let component = ExecutorSpec.orchestratorComponentId
         let rows = try await client.query("""
-            WITH queued AS (
-                SELECT EXISTS (SELECT 1 FROM jobs
-                               WHERE project_id = \(projectId) AND component_id = \(component) AND config_id = \(orchestrationId)
-                                 AND status IN ('created', 'waiting', 'processing', 'terminating')) AS behind
-            )
             INSERT INTO jobs (project_id, component_id, config_id, type, parameters, executor, only_orchestration_task_ids,
-                              previous_job_id, status, waiting_reason, token_id, initialized_by)
-            SELECT \(projectId), \(component), \(orchestrationId), 'orchestrationContainer', \(definition.jsonText)::jsonb,
-                   '{"type": "orchestrator"}'::jsonb, \(selected)::text[], \(previousJobId),
-                   CASE WHEN queued.behind THEN 'waiting'::job_status ELSE 'created'::job_status END,
-                   CASE WHEN queued.behind THEN 'configuration-lock' END, \(tokenId), \(initializedBy)
-            FROM queued
+                              previous_job_id, token_id, initialized_by)
+            VALUES (\(projectId), \(component), \(orchestrationId), 'orchestrationContainer', \(definition.jsonText)::jsonb,
+                    '{"type": "orchestrator"}'::jsonb, \(selected)::text[], \(previousJobId), \(tokenId), \(initializedBy))
             RETURNING \(unescaped: Store.jobColumns)
             """, logger: logger)
         for try await row in rows { return try Store.decodeJob(row) }
@@ -222,13 +214,12 @@ public struct CoordinatorSession: Sendable {
                         let specs = step.start
                         let rows = try await tx.query("""
                             INSERT INTO jobs (project_id, component_id, config_id, mode, config_data, parameters, executor, parent_run_id,
-                                              orchestration_job_id, orchestration_task_id, orchestration_phase_id, status, waiting_reason, timeout_seconds,
+                                              orchestration_job_id, orchestration_task_id, orchestration_phase_id, timeout_seconds,
                                               retries, retry_delay_seconds)
                             SELECT cf.project_id, cf.component_id, cf.id, t.mode, nullif(t.params, 'null'::jsonb),
                                    cf.parameters || coalesce(nullif(t.params, 'null'::jsonb), '{}'::jsonb), c.executor,
                                    \(parent.runId), \(parent.id), t.task_id, t.phase_id,
-                                   CASE WHEN busy.any THEN 'waiting'::job_status ELSE 'created'::job_status END,
-                                   CASE WHEN busy.any THEN 'configuration-lock' END, coalesce(nullif(t.timeout, 0), c.timeout_seconds), t.retries, t.retry_delay
+                                   coalesce(nullif(t.timeout, 0), c.timeout_seconds), t.retries, t.retry_delay
                             FROM unnest(\(specs.map(\.taskId))::text[], \(specs.map(\.phaseId))::text[], \(specs.map(\.componentId))::text[],
                                         \(specs.map(\.configId))::text[], \(specs.map(\.mode))::text[], \(specs.map { $0.parameters?.jsonText ?? "null" })::jsonb[],
                                         \(specs.map { $0.timeoutSeconds ?? 0 })::float8[], \(specs.map { Int32($0.retries) })::integer[],
@@ -236,10 +227,6 @@ public struct CoordinatorSession: Sendable {
                                  AS t(task_id, phase_id, component_id, config_id, mode, params, timeout, retries, retry_delay)
                             JOIN configurations cf ON (cf.project_id, cf.component_id, cf.id) = (\(parent.projectId), t.component_id, t.config_id)
                             JOIN components c ON (c.project_id, c.id) = (cf.project_id, cf.component_id)
-                            CROSS JOIN LATERAL (
-                                SELECT EXISTS (SELECT 1 FROM jobs u
-                                               WHERE (u.project_id, u.component_id, u.config_id) = (cf.project_id, cf.component_id, cf.id)
-                                                 AND u.status IN ('created', 'waiting', 'processing', 'terminating')) AS any) busy
                             ON CONFLICT (orchestration_job_id, orchestration_task_id) WHERE orchestration_job_id IS NOT NULL DO NOTHING
                             RETURNING orchestration_task_id
                             """, logger: logger)

@@ -104,18 +104,9 @@ extension Store {
             }
             var jobId: Int64?
             for try await id in try await tx.query("""
-                WITH queued AS (
-                    SELECT EXISTS (SELECT 1 FROM jobs
-                                   WHERE project_id = \(projectId) AND component_id = \(component) AND config_id = \(orchestrationId)
-                                     AND status IN ('created', 'waiting', 'processing', 'terminating')) AS behind
-                )
-                INSERT INTO jobs (project_id, component_id, config_id, type, parameters, executor, only_orchestration_task_ids,
-                                  status, waiting_reason, initialized_by)
-                SELECT \(projectId), \(component), \(orchestrationId), 'orchestrationContainer', \(definition.jsonText)::jsonb,
-                       '{"type": "orchestrator"}'::jsonb, \(selected)::text[],
-                       CASE WHEN queued.behind THEN 'waiting'::job_status ELSE 'created'::job_status END,
-                       CASE WHEN queued.behind THEN 'configuration-lock' END, 'schedule'
-                FROM queued
+                INSERT INTO jobs (project_id, component_id, config_id, type, parameters, executor, only_orchestration_task_ids, initialized_by)
+                VALUES (\(projectId), \(component), \(orchestrationId), 'orchestrationContainer', \(definition.jsonText)::jsonb,
+                        '{"type": "orchestrator"}'::jsonb, \(selected)::text[], 'schedule')
                 RETURNING id
                 """, logger: logger).decode(Int64.self) { jobId = id }
             try await tx.query("""
