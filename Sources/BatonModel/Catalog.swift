@@ -184,8 +184,9 @@ public struct ApplySet: Sendable, Hashable {
                     }
                     continue
                 }
-                guard let id, isValidId(id) else {
-                    issue("id", object["id"] == nil ? "is required" : "must be letters, digits, '.', '_' or '-', starting with a letter or digit (at most 200)")
+                let maxLength = kind == "project" ? Identifier.projectMaxLength : 200
+                guard let id, Identifier.isValid(id, maxLength: maxLength) else {
+                    issue("id", object["id"] == nil ? "is required" : Identifier.rule(maxLength: maxLength))
                     continue
                 }
                 let project = object["project"]?.idValue ?? "default"
@@ -248,10 +249,10 @@ public struct ApplySet: Sendable, Hashable {
                     case .failure(let problems):
                         for problem in problems.items { issue(problem.field, problem.message) }
                     case .success(let definition):
-                        let modes = Set(["run", "debug", "forceRun"])
+                        let modes = Set(JobMode.allCases.map(\.rawValue))
                         let badModes = definition.tasks.enumerated().filter { !modes.contains($0.element.mode) }
                         for (index, task) in badModes {
-                            issue("tasks[\(index)].task.mode", "mode '\(task.mode)' is not supported: use run, debug or forceRun")
+                            issue("tasks[\(index)].task.mode", "mode '\(task.mode)' is not supported: use \(JobMode.list)")
                         }
                         guard badModes.isEmpty else { continue }
                         guard seen.insert("orchestration/\(project)/\(id)").inserted else {
@@ -348,12 +349,6 @@ public struct ApplySet: Sendable, Hashable {
         return issues.isEmpty ? .success(set) : .failure(DocumentIssues(issues))
     }
 
-    /// Ids of projects, components and configurations.
-    public static func isValidId(_ id: String) -> Bool {
-        guard let first = id.unicodeScalars.first, id.unicodeScalars.count <= 200 else { return false }
-        func plain(_ c: Unicode.Scalar) -> Bool { c.isASCII && (("a"..."z").contains(c) || ("A"..."Z").contains(c) || ("0"..."9").contains(c)) }
-        return plain(first) && id.unicodeScalars.allSatisfy { plain($0) || $0 == "." || $0 == "_" || $0 == "-" }
-    }
 }
 
 /// Every problem of an apply file, found at once.

@@ -113,38 +113,35 @@ extension Store {
         return job
     }
 
-    /// Creates `count` jobs of a configuration in one statement, with the configuration's
-    /// parameters overlaid by `configData` and the component's executor frozen into each job.
-    /// A job queued behind an unfinished job of its configuration starts `waiting`
-    /// (`configuration-lock`); the claim takes the oldest first either way.
-    /// Throws `.notFound` for an unknown configuration and `.invalidInput` for bad parameters.
+    /// Creates `count` jobs of a configuration; see `createJobs(_:)`.
     public func createJobs(projectId: String = "default", componentId: String, configId: String,
                            configData: JSONValue? = nil, mode: String = "run", count: Int = 1, timeoutSeconds: Double? = nil,
                            retries: Int = 0, retryDelaySeconds: Double = 10, previousJobId: Int64? = nil,
                            tokenId: Int64? = nil, initializedBy: String = "manual") async throws -> [Job] {
-        guard (0...100).contains(retries), (0...86_400).contains(retryDelaySeconds) else {
-            throw BatonError(.invalidInput, "retries must be from 0 to 100 and the retry delay from 0 to 86400 seconds", field: "retries")
-        }
-        if let timeoutSeconds, !(timeoutSeconds > 0) {
-            throw BatonError(.invalidInput, "timeout must be a positive number of seconds", field: "timeout")
-        }
-        guard componentId != ExecutorSpec.orchestratorComponentId else {
-            throw BatonError(.invalidInput, "'\(configId)' is an orchestration: start it with 'baton run \(configId)'", field: "component")
-        }
+        try await createJobs(JobRequest(projectId: projectId, componentId: componentId, configId: configId, configData: configData,
+                                        mode: mode, count: count, timeoutSeconds: timeoutSeconds, retries: retries,
+                                        retryDelaySeconds: retryDelaySeconds, previousJobId: previousJobId, tokenId: tokenId,
+                                        initializedBy: initializedBy))
+    }
+
+    /// Creates `request.count` jobs of a configuration in one statement, with the configuration's
+    /// parameters overlaid by `configData` and the component's executor frozen into each job (a
+    /// job queued behind an unfinished job of its configuration starts `waiting`, decided by the
+    /// jobs_prepare_insert trigger). Throws `.invalidInput` for a bad request or parameters that
+    /// do not fit the component, `.notFound` for an unknown configuration.
+    public func createJobs(_ request: JobRequest) async throws -> [Job] {
+        let request = try request.validated()
+        let (projectId, componentId, configId) = (request.projectId, request.componentId, request.configId)
         guard let saved = try await configuration(projectId: projectId, componentId: componentId, configId: configId) else {
             throw BatonError(.notFound, "unknown configuration '\(configId)' of component '\(componentId)' in project '\(projectId)': apply it first ('baton apply -f FILE') or check the ids", field: "config")
         }
-        let parameters = saved.parameters.overlaid(with: configData)
+        let parameters = saved.parameters.overlaid(with: request.configData)
         let problems = saved.executor.parameterIssues(parameters)
         guard problems.isEmpty else {
             throw BatonError(.invalidInput, "the job's parameters do not fit component '\(componentId)'", field: problems[0].field, details: problems.map(\.description))
         }
-        guard ["run", "debug", "forceRun"].contains(mode) else {
-            throw BatonError(.invalidInput, "mode must be run, debug or forceRun", field: "mode")
-        }
-        guard (1...100_000).contains(count) else {
-            throw BatonError(.invalidInput, "count must be from 1 to 100000", field: "count")
-        }
+        let (configData, mode, count, timeoutSeconds) = (request.configData, request.mode, request.count, request.timeoutSeconds)
+        let (retries, retryDelaySeconds, previousJobId, tokenId, initializedBy) = (request.retries, request.retryDelaySeconds, request.previousJobId, request.tokenId, request.initializedBy)
         let rows = try await client.query("""
             INSERT INTO jobs (project_id, component_id, config_id, mode, config_data, parameters, executor, timeout_seconds,
                               retries, retry_delay_seconds, previous_job_id, token_id, initialized_by)

@@ -5,8 +5,8 @@ import PostgresNIO
 extension Store {
     /// Creates a project (`baton projects create`); it gets the orchestrator component like every project.
     public func createProject(id: String, name: String?, maxParallelJobs: Int) async throws {
-        guard id.range(of: #"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"#, options: .regularExpression) != nil else {
-            throw BatonError(.invalidInput, "project id '\(id)' must be 1 to 100 letters, digits, '.', '_' or '-', starting with a letter or digit", field: "id")
+        guard Identifier.isValidProject(id) else {
+            throw BatonError(.invalidInput, "project id '\(id)' \(Identifier.rule(maxLength: Identifier.projectMaxLength))", field: "id")
         }
         guard maxParallelJobs > 0 else { throw BatonError(.invalidInput, "max parallel jobs must be at least 1", field: "max-parallel-jobs") }
         var created = false

@@ -17,7 +17,7 @@ struct Jobs: AsyncParsableCommand {
         @Option(help: "Component id.") var component: String
         @Option(help: "Configuration id.") var config: String
         @Option(help: "JSON object whose top-level keys override the configuration's parameters.") var parameters: String?
-        @Option(help: "run, debug or forceRun.") var mode: String = "run"
+        @Option(help: "\(JobMode.list).") var mode: String = "run"
         @Option(help: "Queue this many identical jobs in one statement.") var count: Int = 1
         @Option(help: "Stop the job after this many seconds of processing; it then ends error (timeout).") var timeout: Double?
         @Option(help: "Automatic retries of a failed attempt.") var retries: Int = 0
@@ -25,23 +25,34 @@ struct Jobs: AsyncParsableCommand {
         @Flag(help: "Wait until the job ends; exit 0 on success or warning, 1 otherwise.") var wait = false
         @Flag(help: "Print the job as JSON.") var json = false
 
-        func validate() throws {
+        /// The request, checked the same way the API checks it (`JobRequest.validated`).
+        func request() throws -> JobRequest {
+            var overrides: JSONValue?
             if let parameters {
-                guard let value = try? JSONValue.parse(parameters), value.objectValue != nil else {
+                guard let value = try? JSONValue.parse(parameters) else {
                     throw ValidationError("--parameters must be a JSON object, e.g. '{\"seconds\": 2}'")
                 }
+                overrides = value
             }
-            guard (1...100_000).contains(count) else { throw ValidationError("--count must be from 1 to 100000") }
+            do {
+                return try JobRequest(projectId: project, componentId: component, configId: config, configData: overrides, mode: mode,
+                                      count: count, timeoutSeconds: timeout, retries: retries, retryDelaySeconds: retryDelay).validated()
+            } catch let error as BatonError {
+                let flags = ["configData": "--parameters", "timeoutSeconds": "--timeout", "retryDelaySeconds": "--retry-delay"]
+                throw ValidationError("\(error.field.map { flags[$0] ?? "--\($0)" }.map { "\($0): " } ?? "")\(error.message)")
+            }
+        }
+
+        func validate() throws {
+            _ = try request()
             if wait && count > 1 { throw ValidationError("--wait works with one job; drop --count or --wait") }
         }
 
         func run() async throws {
-            let overrides = try parameters.map(JSONValue.parse)
-            let (project, component, config, mode, count, wait, json, timeout) = (self.project, self.component, self.config, self.mode, self.count, self.wait, self.json, self.timeout)
-            let (retries, retryDelay) = (self.retries, self.retryDelay)
+            let request = try request()
+            let (component, config, count, wait, json) = (self.component, self.config, self.count, self.wait, self.json)
             let final = try await db.withStore("baton.jobs") { store -> Job? in
-                let jobs = try await store.createJobs(projectId: project, componentId: component, configId: config, configData: overrides, mode: mode, count: count, timeoutSeconds: timeout,
-                                                      retries: retries, retryDelaySeconds: retryDelay)
+                let jobs = try await store.createJobs(request)
                 if !wait {
                     if json { printJSON(count == 1 ? jobs[0].json : .array(jobs.map(\.json))) } else if count == 1 {
                         print("created job \(jobs[0].id) (\(component)/\(config))")
