@@ -169,12 +169,13 @@ public final class Coordinator: Service, Sendable {
         if let cached = definitions.withLock({ $0[parent.id] }) {
             definition = cached
         } else {
-            switch OrchestrationDefinition.parse(parent.definition ?? .null, configurationExists: { _, _ in true }) {
-            case .success(let value):
-                definition = value
-                definitions.withLock { $0[parent.id] = value }
-            case .failure(let issues):
-                return RunStep(finish: (.error, ["message": .string("invalid orchestration snapshot: \(issues.items.map(\.description).joined(separator: "; "))")]))
+            do {
+                definition = try OrchestrationDefinition.snapshot(parent.definition ?? .null)
+                definitions.withLock { $0[parent.id] = definition }
+            } catch let error as BatonError {
+                return RunStep(finish: (.error, ["message": .string(error.message)]))
+            } catch {
+                return RunStep(finish: (.error, ["message": .string("\(error)")]))
             }
         }
         if parent.terminating {

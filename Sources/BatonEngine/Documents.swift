@@ -54,6 +54,8 @@ public enum Documents {
 public enum Apply {
     public struct Summary: Sendable {
         public var projects = 0, components = 0, configurations = 0, orchestrations = 0, schedules = 0, notifications = 0
+        /// What was applied but is worth saying (a phase a run will skip), one line each.
+        public var warnings: [String] = []
     }
 
     public static func apply(_ documents: [JSONValue], store: Store) async throws -> Summary {
@@ -72,9 +74,12 @@ public enum Apply {
                              field: issues.items.first?.field, details: issues.items.map(\.description))
         case .success(let set):
             try await store.apply(set)
+            let warnings = set.orchestrations.flatMap { spec in
+                spec.definition.warnings.map { "orchestration '\(spec.id)' (project \(spec.projectId)) \($0.field): \($0.message)" }
+            }
             return Summary(projects: set.projects.count, components: set.components.count, configurations: set.configurations.count,
                            orchestrations: set.orchestrations.count, schedules: set.schedules.count,
-                           notifications: set.notifications.count)
+                           notifications: set.notifications.count, warnings: warnings)
         }
     }
 }

@@ -9,10 +9,10 @@ public enum Orchestrations {
         guard let saved = try await store.configuration(projectId: projectId, componentId: ExecutorSpec.orchestratorComponentId, configId: id) else {
             throw BatonError(.notFound, "unknown orchestration '\(id)' in project '\(projectId)': apply a 'kind: orchestration' document first", field: "orchestration")
         }
-        switch OrchestrationDefinition.parse(saved.parameters, configurationExists: { _, _ in true }) {
-        case .success(let definition): return definition
-        case .failure(let issues):
-            throw BatonError(.invalidInput, "orchestration '\(id)' is invalid: apply it again", details: issues.items.map(\.description))
+        do {
+            return try OrchestrationDefinition.snapshot(saved.parameters)
+        } catch let error as BatonError {
+            throw BatonError(.invalidInput, "orchestration '\(id)' is invalid: apply it again", details: [error.message])
         }
     }
 
@@ -41,9 +41,7 @@ public enum Orchestrations {
             throw BatonError(.conflict, "job \(jobId) is still \(job.status.rawValue): retry it once it has finished", field: "id")
         }
         guard job.isOrchestration else { return (job, []) }
-        guard case .success(let definition) = OrchestrationDefinition.parse(job.parameters, configurationExists: { _, _ in true }) else {
-            throw BatonError(.invalidInput, "run \(jobId) has an unreadable definition snapshot")
-        }
+        let definition = try OrchestrationDefinition.snapshot(job.parameters)
         var children: [String: (id: Int64, status: JobStatus)] = [:]
         for child in try await store.children(of: jobId) {
             if let task = child.orchestrationTaskId { children[task] = (child.id, child.status) }
@@ -82,9 +80,7 @@ public enum Orchestrations {
 
     /// The phases of a run with their tasks and statuses, from its snapshot and its task jobs.
     public static func progress(of parent: Job, children: [Job]) -> RunProgress? {
-        guard parent.isOrchestration, case .success(let definition) = OrchestrationDefinition.parse(parent.parameters, configurationExists: { _, _ in true }) else {
-            return nil
-        }
+        guard parent.isOrchestration, let definition = try? OrchestrationDefinition.snapshot(parent.parameters) else { return nil }
         var statuses: [String: JobStatus] = [:]
         for child in children { if let task = child.orchestrationTaskId { statuses[task] = child.status } }
         return definition.progress(selected: Set(parent.onlyOrchestrationTaskIds ?? []), children: statuses)

@@ -18,6 +18,8 @@ public struct OrchestrationDefinition: Sendable, Hashable {
         public var name: String
         /// Resolved: a phase without `dependsOn` in the input depends on the phase before it (none for the first); `dependsOn: []` makes a root.
         public var dependsOn: [String]
+        /// Keboola's phase description, kept as given.
+        public var description: String? = nil
     }
 
     public struct Task: Sendable, Hashable {
@@ -34,12 +36,18 @@ public struct OrchestrationDefinition: Sendable, Hashable {
         public var timeoutSeconds: Double?
         public var retries: Int = 0
         public var retryDelaySeconds: Double = 10
+        /// Keboola's `behavior` object, kept as given; its `onError` ("stop" or "warning") is
+        /// what `continueOnFailure` says ("warning" is continueOnFailure: true).
+        public var behavior: JSONValue? = nil
     }
 
     /// Input order.
     public var phases: [Phase]
     /// Input order.
     public var tasks: [Task]
+    /// What is accepted but worth saying at apply: a phase with no task yet, or with every task
+    /// disabled (it shows as `skipped` in a run). Keboola accepts both.
+    public var warnings: [FieldIssue] = []
 
     /// Parses an orchestration's definition: an object with `phases` and `tasks` (extra fields anywhere are ignored, so a real Keboola configuration is accepted as is).
     /// `configurationExists(componentId, configId)` says whether a configuration exists (in the database or the same apply file).
@@ -82,9 +90,7 @@ public struct OrchestrationDefinition: Sendable, Hashable {
 
         let rawPhases = list("phases", of: "phases: {id, name, dependsOn}")
         let rawTasks = list("tasks", of: "tasks: {id, name, phase, task: {componentId, configId}}")
-        if object["phases"]?.arrayValue?.isEmpty == true {
-            issue("phases", "is empty: an orchestration needs at least one phase with a task")
-        }
+        var warnings: [FieldIssue] = []
 
         var phases: [Phase] = []
         var phasePath: [String: String] = [:]   // phase id -> "phases[i]" of its first occurrence
@@ -98,6 +104,7 @@ public struct OrchestrationDefinition: Sendable, Hashable {
             }
             let phaseId = id(phase["id"], "\(path).id", "the phase's id")
             let name = string(phase["name"], "\(path).name")
+            let description = string(phase["description"], "\(path).description")
             var dependsOn: [String] = []
             if let raw = phase["dependsOn"] {
                 for (position, item) in (raw.arrayValue ?? []).enumerated() {
@@ -120,7 +127,7 @@ public struct OrchestrationDefinition: Sendable, Hashable {
             phasePath[phaseId] = path
             let written = phase["dependsOn"] != nil
             if written { explicit.insert(phaseId) }
-            phases.append(Phase(id: phaseId, name: name ?? phaseId, dependsOn: written ? dependsOn : previous.map { [$0] } ?? []))
+            phases.append(Phase(id: phaseId, name: name ?? phaseId, dependsOn: written ? dependsOn : previous.map { [$0] } ?? [], description: description))
         }
 
         // Only dependencies on existing other phases enter the graph, so one mistake is reported once.
@@ -153,7 +160,25 @@ public struct OrchestrationDefinition: Sendable, Hashable {
             let taskId = id(task["id"], "\(path).id", "the task's id")
             let name = string(task["name"], "\(path).name")
             let phase = id(task["phase"], "\(path).phase", "the id of the phase the task belongs to")
-            let continueOnFailure = bool(task["continueOnFailure"], "\(path).continueOnFailure", default: false)
+            var continueOnFailure = bool(task["continueOnFailure"], "\(path).continueOnFailure", default: false)
+            let behavior = task["behavior"]
+            if let behavior {
+                switch behavior["onError"]?.stringValue {
+                case "warning"?:
+                    if task["continueOnFailure"]?.boolValue == false {
+                        issue("\(path).behavior.onError", "says \"warning\" (go on after a failure) but continueOnFailure is false: keep one of them")
+                    }
+                    continueOnFailure = true
+                case "stop"?:
+                    if task["continueOnFailure"]?.boolValue == true {
+                        issue("\(path).behavior.onError", "says \"stop\" but continueOnFailure is true: keep one of them")
+                    }
+                case nil where behavior["onError"] == nil && behavior.objectValue != nil:
+                    break
+                default:
+                    issue("\(path).behavior", "must be an object whose onError is \"stop\" or \"warning\", got \(behavior.jsonText)")
+                }
+            }
             let enabled = bool(task["enabled"], "\(path).enabled", default: true)
             var parameters: JSONValue?, timeout: Double?
             if let raw = task["parameters"] {
@@ -218,17 +243,24 @@ public struct OrchestrationDefinition: Sendable, Hashable {
             if let phase, let componentId, let configId {
                 tasks.append(Task(id: taskId, name: name ?? taskId, phase: phase, componentId: componentId, configId: configId,
                                   mode: mode, continueOnFailure: continueOnFailure, enabled: enabled,
-                                  parameters: parameters, timeoutSeconds: timeout, retries: retries, retryDelaySeconds: retryDelay))
+                                  parameters: parameters, timeoutSeconds: timeout, retries: retries, retryDelaySeconds: retryDelay,
+                                  behavior: behavior))
             }
         }
 
+        // Keboola accepts a phase with no task yet, and one whose tasks are all disabled (how its
+        // users skip a step for a while): a run shows it skipped.
         for phase in phases {
             let counts = tasksOfPhase[phase.id] ?? (0, 0)
             if counts.all == 0 {
-                issue(phasePath[phase.id]!, "phase '\(phase.id)' would run nothing: add a task or remove the phase")
+                warnings.append(FieldIssue(phasePath[phase.id]!, "phase '\(phase.id)' has no tasks yet: a run skips it"))
             } else if counts.enabled == 0 {
-                issue(phasePath[phase.id]!, "phase '\(phase.id)' would run nothing: all its tasks are disabled; enable one or remove the phase")
+                warnings.append(FieldIssue(phasePath[phase.id]!, "phase '\(phase.id)' has only disabled tasks: a run skips it"))
             }
+        }
+        if !tasks.contains(where: \.enabled) && object["tasks"] != nil && issues.isEmpty {
+            warnings.append(FieldIssue("tasks", tasks.isEmpty ? "the orchestration has no tasks yet: it cannot be run until it has one"
+                                                               : "every task is disabled: it cannot be run until one is enabled"))
         }
 
         guard issues.isEmpty else {
@@ -242,14 +274,29 @@ public struct OrchestrationDefinition: Sendable, Hashable {
             }
             return .failure(FieldIssues(sorted.map(\.element)))
         }
-        return .success(OrchestrationDefinition(phases: phases, tasks: tasks))
+        return .success(OrchestrationDefinition(phases: phases, tasks: tasks, warnings: warnings))
+    }
+
+    /// A run's definition snapshot (`jobs.parameters` of an orchestration run), or a saved
+    /// orchestration: checked when it was applied, so the configurations are not looked up again.
+    /// The one decoder of stored definitions.
+    public static func snapshot(_ json: JSONValue) throws -> OrchestrationDefinition {
+        switch parse(json, configurationExists: { _, _ in true }) {
+        case .success(let definition): return definition
+        case .failure(let issues):
+            throw BatonError(.environment, "invalid orchestration snapshot: \(issues.items.map(\.description).joined(separator: "; "))")
+        }
     }
 
     /// The stored form (Keboola's shape, ids as strings, dependsOn always explicit); parse(json) of it gives the same definition back.
     public var json: JSONValue {
         func strings(_ values: [String]) -> JSONValue { .array(values.map { .string($0) }) }
         return [
-            "phases": .array(phases.map { ["id": .string($0.id), "name": .string($0.name), "dependsOn": strings($0.dependsOn)] }),
+            "phases": .array(phases.map { phase in
+                var object: [String: JSONValue] = ["id": .string(phase.id), "name": .string(phase.name), "dependsOn": strings(phase.dependsOn)]
+                if let description = phase.description { object["description"] = .string(description) }
+                return .object(object)
+            }),
             "tasks": .array(tasks.map { task in
                 let job: JSONValue = ["componentId": .string(task.componentId), "configId": .string(task.configId), "mode": .string(task.mode)]
                 var object: [String: JSONValue] = ["id": .string(task.id), "name": .string(task.name), "phase": .string(task.phase), "task": job,
@@ -260,6 +307,7 @@ public struct OrchestrationDefinition: Sendable, Hashable {
                     object["retries"] = .number(Double(task.retries))
                     object["retryDelaySeconds"] = .number(task.retryDelaySeconds)
                 }
+                if let behavior = task.behavior { object["behavior"] = behavior }
                 return .object(object)
             }),
         ]

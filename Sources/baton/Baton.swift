@@ -120,6 +120,7 @@ struct Apply: AsyncParsableCommand {
             let documents = try Documents.load(path: path)
             return try await BatonEngine.Apply.apply(documents, store: store)
         }
+        for warning in summary.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
         print("applied \(summary.projects) project(s), \(summary.components) component(s), \(summary.configurations) configuration(s), \(summary.orchestrations) orchestration(s), \(summary.schedules) schedule(s), \(summary.notifications) notification(s)")
     }
 }

@@ -39,6 +39,41 @@ struct OrchestrationRunTests {
             + ids.map { "- {kind: configuration, component: s, id: \($0), parameters: {seconds: \(seconds)}}" }.joined(separator: "\n")
     }
 
+    @Test("a Keboola flow with a phase that has no tasks yet and one whose tasks are all disabled: applied with warnings, run with both skipped")
+    func keboolaFlowWithSkippedPhases() async throws {
+        let yaml = Self.sleepers(["extract", "load", "enrich"], seconds: 0.05) + """
+
+            - kind: orchestration
+              id: template
+              phases:
+                - {id: 15871, name: Extract, description: "Pull the sources", dependsOn: []}
+                - {id: 15872, name: Transform, dependsOn: [15871]}
+                - {id: 15873, name: Enrich, dependsOn: [15872]}
+                - {id: 15874, name: Load, dependsOn: [15873]}
+              tasks:
+                - {id: 1, name: Extract, phase: 15871, task: {componentId: s, configId: extract, mode: run}, enabled: true, behavior: {onError: stop}}
+                - {id: 2, name: Enrich (off for now), phase: 15873, task: {componentId: s, configId: enrich, mode: run}, enabled: false}
+                - {id: 3, name: Load, phase: 15874, task: {componentId: s, configId: load, mode: run}, behavior: {onError: warning}}
+            """
+        let url = try await TestPostgres.shared.makeDatabase("keboolaflow")
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("flow-\(UUID().uuidString).yaml").path
+        try yaml.write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let applied = try BatonProcess.run(["apply", "-f", file], databaseURL: url)
+        #expect(applied.status == 0, "\(applied.output)")
+        #expect(applied.output.contains("warning: orchestration 'template' (project default) phases[1]: phase '15872' has no tasks yet: a run skips it"))
+        #expect(applied.output.contains("phases[2]: phase '15873' has only disabled tasks: a run skips it"))
+        try await Store.withStore(url: url, logger: logger) { store in
+            let worker = try BatonProcess(["worker"], databaseURL: url)
+            let coordinator = try BatonProcess(["coordinator"], databaseURL: url)
+            defer { worker.stop(); coordinator.stop() }
+            let (parent, children) = try await finished(store, try await run(store, "template"))
+            #expect(parent.status == .success)
+            #expect(children.map(\.orchestrationTaskId) == ["1", "3"])
+            #expect(parent.result?["phases"]?.arrayValue?.compactMap { $0["status"]?.stringValue } == ["success", "skipped", "skipped", "success"])
+        }
+    }
+
     @Test("phases run in order and the tasks of a phase in parallel", arguments: 1...3)
     func phasesInOrder(repetition: Int) async throws {
         let tasks = (1...3).flatMap { phase in (1...3).map { "p\(phase)t\($0)" } }

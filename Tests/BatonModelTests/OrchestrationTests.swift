@@ -173,16 +173,45 @@ struct OrchestrationValidationTests {
         #expect(found[0].message.contains("'a' -> 'b' -> 'a'") && found[0].message.contains("phase before it"))
     }
 
-    @Test("a phase with no tasks, or only disabled ones, would run nothing and is refused")
+    @Test("a phase with no tasks yet, or only disabled ones, is accepted as Keboola accepts it: a warning, and a run skips it")
     func emptyPhases() throws {
-        let found = try issues("""
-            {"phases": [\(phase), {"id": "empty"}, {"id": "off"}],
-             "tasks": [\(task("a")), \(task("b", phase: "off", extra: #", "enabled": false"#))]}
+        let parsed = try definition("""
+            {"phases": [\(phase), {"id": "empty"}, {"id": "off"}, {"id": "last"}],
+             "tasks": [\(task("a")), \(task("b", phase: "off", extra: #", "enabled": false"#)), \(task("c", phase: "last"))]}
             """)
-        #expect(found.map(\.field) == ["phases[1]", "phases[2]"])
-        #expect(found[0].message == "phase 'empty' would run nothing: add a task or remove the phase")
-        #expect(found[1].message.contains("would run nothing") && found[1].message.contains("disabled"))
-        #expect(try issues(#"{"phases": [], "tasks": []}"#).map(\.field) == ["phases"])
+        #expect(parsed.warnings.map(\.field) == ["phases[1]", "phases[2]"])
+        #expect(parsed.warnings[0].message == "phase 'empty' has no tasks yet: a run skips it")
+        #expect(parsed.warnings[1].message == "phase 'off' has only disabled tasks: a run skips it")
+        // The skipped phases pass their dependencies on: 'last' starts once the first phase is done.
+        let selected = try parsed.selectTasks(only: [], exclude: []).get()
+        #expect(parsed.progress(selected: selected, children: [:]).tasksToStart.map(\.id) == ["a"])
+        let later = parsed.progress(selected: selected, children: ["a": .success])
+        #expect(later.tasksToStart.map(\.id) == ["c"])
+        #expect(later.phases.map(\.status) == [.success, .skipped, .skipped, .pending])
+        #expect(parsed.progress(selected: selected, children: ["a": .success, "c": .success]).finalStatus == .success)
+        // An orchestration without a task yet is accepted too; it cannot be run until it has one.
+        let bare = try definition(#"{"phases": [{"id": 1, "name": "Extract"}], "tasks": []}"#)
+        #expect(bare.warnings.map(\.field) == ["phases[0]", "tasks"])
+        #expect((try? bare.selectTasks(only: [], exclude: []).get()) == nil)
+    }
+
+    @Test("Keboola's phase description and a task's behavior.onError are kept; onError \"warning\" means continue on failure")
+    func keboolaFields() throws {
+        let parsed = try definition("""
+            {"phases": [{"id": 1, "name": "Extract", "description": "Pull the sources"}],
+             "tasks": [{"id": 10, "name": "Orders", "phase": 1, "task": {"componentId": "c", "configId": "x"}, "behavior": {"onError": "warning"}},
+                       {"id": 11, "name": "Ads", "phase": 1, "task": {"componentId": "c", "configId": "y"}, "behavior": {"onError": "stop"}}]}
+            """)
+        #expect(parsed.phases[0].description == "Pull the sources")
+        #expect(parsed.tasks.map(\.continueOnFailure) == [true, false])
+        #expect(parsed.tasks[0].behavior == ["onError": "warning"])
+        #expect(try definition(parsed.json.jsonText) == parsed, "kept through the stored form")
+        let conflicting = try issues("""
+            {"phases": [{"id": 1}], "tasks": [{"id": 10, "phase": 1, "task": {"componentId": "c", "configId": "x"},
+                                                 "behavior": {"onError": "warning"}, "continueOnFailure": false}]}
+            """)
+        #expect(conflicting.map(\.field) == ["tasks[0].behavior.onError"])
+        #expect(try issues(#"{"phases": [{"id": 1}], "tasks": [{"id": 10, "phase": 1, "task": {"componentId": "c", "configId": "x"}, "behavior": {"onError": "retry"}}]}"#).map(\.field) == ["tasks[0].behavior"])
     }
 
     @Test("missing and mistyped fields are each reported, sorted by path")
@@ -209,9 +238,9 @@ struct OrchestrationValidationTests {
 
     @Test("paths sort by number, so phases[2] comes before phases[10]")
     func numericOrder() throws {
-        let phases = (0...10).map { #"{"id": "p\#($0)"}"# }.joined(separator: ", ")
+        let phases = (0...10).map { #"{"id": "p\#($0)", "name": 3}"# }.joined(separator: ", ")
         let found = try issues(#"{"phases": [\#(phases)], "tasks": []}"#)
-        #expect(found.map(\.field) == (0...10).map { "phases[\($0)]" })
+        #expect(found.map(\.field) == (0...10).map { "phases[\($0)].name" })
     }
 
     @Test("a definition that is not an object, or lacks phases and tasks, is refused without a crash on huge ids")
