@@ -20,12 +20,14 @@ public final class Coordinator: Service, Sendable {
         public var standbyInterval: Duration = .seconds(1)
         /// Fallback turn when no notification arrives. Default 2 s.
         public var tickInterval: Duration = .seconds(2)
-        /// How often jobs whose worker stopped heart-beating are rescued. Default 2 s.
-        public var rescueInterval: Duration = .seconds(2)
-        /// Where and how notifications go (delivered by the active coordinator).
-        public var notifications = Notifier.Settings()
-        /// Finished jobs older than this are pruned; nil keeps them all.
-        public var retention: Retention? = nil
+        /// The chores the active coordinator does beside its turns (Chores/).
+        public var rescuer = Rescuer.Configuration()
+        public var runLeases = RunLeaseRenewer.Configuration()
+        public var schedules = ScheduleFirer.Configuration()
+        public var queueSampler = QueueSampler.Configuration()
+        public var notifications = Notifier.Configuration()
+        /// Finished jobs older than this are pruned; nil (the default) keeps them all.
+        public var retention: Retention.Configuration? = nil
 
         public init() {}
     }
@@ -35,8 +37,8 @@ public final class Coordinator: Service, Sendable {
     let logger: Logger
     let advanced = Counter(label: "baton_orchestration_steps_total")
     let leader = Gauge(label: MetricNames.coordinatorLeader)
-    let rescuedJobs = Counter(label: MetricNames.jobsRescued)
-    let queueGauges = QueueDepthGauges()
+    let leadership = Leadership()
+    let notifier: Notifier
     /// Parsed definition snapshots by run id: a snapshot never changes, and parsing one of
     /// hundreds of tasks on every turn was most of a turn's time.
     let definitions = Mutex<[Int64: OrchestrationDefinition]>([:])
@@ -47,6 +49,20 @@ public final class Coordinator: Service, Sendable {
         var logger = logger
         logger[metadataKey: "baton.coordinator_id"] = "\(configuration.coordinatorId)"
         self.logger = logger
+        notifier = Notifier(store: store, configuration: configuration.notifications, logger: logger)
+    }
+
+    /// The chores this coordinator does while it leads, as services for its ServiceGroup.
+    public var chores: [ChoreService] {
+        var chores: [any Chore] = [
+            Rescuer(store: store, configuration: configuration.rescuer, logger: logger),
+            RunLeaseRenewer(store: store, coordinatorId: configuration.coordinatorId, configuration: configuration.runLeases),
+            ScheduleFirer(store: store, configuration: configuration.schedules, logger: logger),
+            QueueSampler(store: store, configuration: configuration.queueSampler),
+            notifier,
+        ]
+        if let retention = configuration.retention { chores.append(Retention(store: store, configuration: retention, logger: logger)) }
+        return chores.map { ChoreService($0, leadership: leadership, logger: logger) }
     }
 
     public func run() async throws {
@@ -70,7 +86,8 @@ public final class Coordinator: Service, Sendable {
                     standingBy = false
                     logger.info("active coordinator")
                     leader.record(1)
-                    defer { leader.record(0) }
+                    leadership.set(true)
+                    defer { leader.record(0); leadership.set(false) }
                     do {
                         try await advanceWhileLeading(session, mailbox)
                     } catch {
@@ -87,47 +104,12 @@ public final class Coordinator: Service, Sendable {
         }
     }
 
-    /// Turns while this coordinator leads, until shutdown; rescues lost jobs and renews run
-    /// leases on their own intervals.
+    /// Turns while this coordinator leads, until shutdown. The chores run beside the turns, so
+    /// a slow webhook or a long prune never holds up a run.
     func advanceWhileLeading(_ session: CoordinatorSession, _ mailbox: Mailbox) async throws {
-        var renewed = ContinuousClock.now - .seconds(3600)
-        var rescued = ContinuousClock.now - .seconds(3600)
-        var scheduled = ContinuousClock.now - .seconds(3600)
-        var sampled = ContinuousClock.now - .seconds(3600)
-        // The outbox is delivered beside the turns, so a slow webhook never holds up a run.
-        let notifier = Notifier(store: store, settings: configuration.notifications, logger: logger)
-        let delivery = Task { await notifier.loop() }
-        let pruning = configuration.retention.map { retention in Task { await retention.loop(store: store, logger: logger) } }
-        defer { delivery.cancel(); pruning?.cancel() }
         while true {
             if mailbox.take().shutdown { return }
             try session.checkOpen()
-            if ContinuousClock.now - renewed > .seconds(CoordinatorSession.runLeaseSeconds / 6) {
-                try await session.renewRunLeases()
-                renewed = .now
-            }
-            if ContinuousClock.now - rescued >= configuration.rescueInterval {
-                let lost = try await session.rescueExpiredLeases()
-                for (job, outcome) in lost {
-                    logger.warning("job's worker lost", metadata: ["baton.job_id": "\(job)", "baton.status": "\(outcome)"])
-                }
-                if !lost.isEmpty { rescuedJobs.increment(by: lost.count) }
-                rescued = .now
-            }
-            // Due schedules, at most once a second; the tick (2 s) bounds how late a slot fires.
-            if ContinuousClock.now - scheduled >= .seconds(1) {
-                do {
-                    try await Schedules.fireDue(store: store, now: Date(), logger: logger)
-                } catch {
-                    logger.warning("firing schedules failed; retrying next turn", metadata: ["error": "\(String(reflecting: error).prefix(300))"])
-                }
-                scheduled = .now
-            }
-            // Queue depth for /metrics, every 5 s (only the active coordinator reads it).
-            if ContinuousClock.now - sampled >= .seconds(5) {
-                if let rows = try? await store.queueDepth() { queueGauges.update(rows) }
-                sampled = .now
-            }
             if try await turn(session) > 0 { notifier.wake() } // the runs that ended may have notifications
             await mailbox.wait()
         }

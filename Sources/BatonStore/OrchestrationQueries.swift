@@ -153,28 +153,6 @@ public struct CoordinatorSession: Sendable {
         }
     }
 
-    /// Ends or re-queues jobs whose worker stopped heart-beating (see `rescue_expired_leases`).
-    public func rescueExpiredLeases() async throws -> [(jobId: Int64, outcome: String)] {
-        try await connection.guarded { [self] in
-            var rescued: [(Int64, String)] = []
-            for try await row in try await connection.query("SELECT job_id, outcome FROM rescue_expired_leases()", logger: logger).decode((Int64, String).self) {
-                rescued.append(row)
-            }
-            return rescued
-        }
-    }
-
-    /// Renews the leases of the runs in progress and records this coordinator as their runner.
-    public func renewRunLeases() async throws {
-        _ = try await connection.guarded { [self] in
-            try await connection.query("""
-                UPDATE jobs SET heartbeat_time = clock_timestamp(), lease_expires = clock_timestamp() + make_interval(secs => \(Self.runLeaseSeconds)),
-                                worker_id = \(coordinatorId)
-                WHERE type = 'orchestrationContainer' AND status IN ('processing', 'terminating')
-                """, logger: logger)
-        }
-    }
-
     /// One advancement of a run, in one transaction: locks the parent, reads its task jobs' statuses,
     /// asks `decide` what to do, creates the jobs it names (a unique key on (run, task) makes a
     /// repeated step harmless) and ends the run when told. A task whose configuration has
@@ -257,6 +235,24 @@ public struct CoordinatorSession: Sendable {
 }
 
 extension Store {
+    /// Ends or re-queues jobs whose lease ran out (`rescue_expired_leases`).
+    public func rescueExpiredLeases() async throws -> [(jobId: Int64, outcome: String)] {
+        var rescued: [(Int64, String)] = []
+        for try await row in try await client.query("SELECT job_id, outcome FROM rescue_expired_leases()", logger: logger).decode((Int64, String).self) {
+            rescued.append(row)
+        }
+        return rescued
+    }
+
+    /// Renews the leases of the orchestration runs in progress and records `coordinatorId` as their runner.
+    public func renewRunLeases(coordinatorId: String, leaseSeconds: Double) async throws {
+        try await client.query("""
+            UPDATE jobs SET heartbeat_time = clock_timestamp(), lease_expires = clock_timestamp() + make_interval(secs => \(leaseSeconds)),
+                            worker_id = \(coordinatorId)
+            WHERE type = 'orchestrationContainer' AND status IN ('processing', 'terminating')
+            """, logger: logger)
+    }
+
     /// The latest run of each orchestration of a project, by orchestration id, in one query.
     public func latestRuns(projectId: String) async throws -> [String: Job] {
         let rows = try await client.query("""

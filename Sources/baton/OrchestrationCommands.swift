@@ -119,7 +119,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
         configuration.notifications.retry = NotificationRetry(baseSeconds: notificationRetrySeconds, maxAttempts: notificationAttempts)
         if let retentionDays {
             guard retentionDays > 0, retentionDays <= 36_500 else { throw ValidationError("--retention-days must be above 0 (fractions allowed) and at most 36500") }
-            configuration.retention = Retention(age: .milliseconds(Int64(retentionDays * 86_400_000)))
+            configuration.retention = Retention.Configuration(age: .milliseconds(Int64(retentionDays * 86_400_000)))
         }
         if let coordinatorId { configuration.coordinatorId = coordinatorId }
         guard standbySeconds > 0 else { throw ValidationError("--standby-seconds must be positive") }
@@ -129,8 +129,9 @@ struct CoordinatorCommand: AsyncParsableCommand {
         Telemetry.bootstrap() // before the service makes its metrics
         try await reportingErrors {
             let store = try Store(url: url, logger: logger, maxConnections: 4)
-            try await runUntilSignalled(Coordinator(store: store, configuration: configuration, logger: logger), store: store, logger: logger,
-                                        metrics: metrics.service(store: store, logger: logger))
+            let coordinator = Coordinator(store: store, configuration: configuration, logger: logger)
+            try await runUntilSignalled(coordinator, store: store, logger: logger, metrics: metrics.service(store: store, logger: logger),
+                                        beside: coordinator.chores)
         }
     }
 }

@@ -75,15 +75,17 @@ struct MetricsOptions: ParsableArguments {
     }
 }
 
-/// Runs `service` beside the database pool (and the metrics endpoint, if any) in one
-/// ServiceGroup until SIGTERM or SIGINT; when the service returns (after its graceful
-/// shutdown), the group stops.
-func runUntilSignalled(_ service: some Service, store: Store, logger: Logger, metrics: (any Service)? = nil) async throws {
+/// Runs `service` beside the database pool (and the metrics endpoint, if any, and the services
+/// `beside` it: a coordinator's chores) in one ServiceGroup until SIGTERM or SIGINT; when the
+/// service returns (after its graceful shutdown), the group stops.
+func runUntilSignalled(_ service: some Service, store: Store, logger: Logger, metrics: (any Service)? = nil,
+                       beside: [any Service] = []) async throws {
     var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
         .init(service: PoolService(store: store)),
         .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup),
     ]
     if let metrics { services.append(.init(service: metrics)) }
+    services += beside.map { .init(service: $0) }
     let group = ServiceGroup(configuration: .init(
         services: services,
         gracefulShutdownSignals: [.sigterm, .sigint],

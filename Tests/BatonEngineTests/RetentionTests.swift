@@ -53,15 +53,18 @@ struct RetentionTests {
                 WHERE id = ANY(\(oldIds + stuck.map(\.id)))
                 """, logger: logger)
 
-            let retention = { var r = Retention(age: .seconds(30 * 86_400)); r.batchSize = 2; r.pause = .milliseconds(1); return r }()
-            #expect(try await retention.pruneDue(store: store, logger: logger) == 4, "3 old jobs and the old run, in batches of 2")
+            var configuration = Retention.Configuration(age: .seconds(30 * 86_400))
+            configuration.batchSize = 2
+            configuration.pause = .milliseconds(1)
+            let retention = Retention(store: store, configuration: configuration, logger: logger)
+            #expect(try await retention.pruneDue() == 4, "3 old jobs and the old run, in batches of 2")
             #expect(try await count(store, "SELECT count(*) FROM jobs WHERE id = ANY(\(oldIds))") == 0, "the run's task jobs went with it")
             #expect(try await count(store, "SELECT count(*) FROM job_events WHERE job_id = ANY(\(oldIds))") == 0)
             #expect(try await store.notifications(projectId: "default", jobId: oldRun.id).isEmpty)
             let kept = try await store.jobs(JobFilter(limit: 100)).map(\.id)
             #expect(Set(kept).isSuperset(of: recent.map(\.id) + stuck.map(\.id) + [retry.id]))
             #expect(try await store.job(id: retry.id)?.previousJobId == nil, "the retry stays; the run it retried is gone")
-            #expect(try await retention.pruneDue(store: store, logger: logger) == 0)
+            #expect(try await retention.pruneDue() == 0)
         }
     }
 

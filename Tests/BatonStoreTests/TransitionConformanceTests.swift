@@ -59,7 +59,7 @@ struct TransitionConformanceTests {
             func outcome(_ job: Job, _ status: JobStatus) -> JobOutcome { JobOutcome(id: job.id, attempt: job.attempt, status: status, result: ["message": "m"]) }
             func expire(_ id: Int64) async throws {
                 try await store.client.query("UPDATE jobs SET lease_expires = clock_timestamp() - interval '1 second' WHERE id = \(id)", logger: logger)
-                _ = try await store.withCoordinatorSession(coordinatorId: "c") { try await $0.rescueExpiredLeases() }
+                _ = try await store.rescueExpiredLeases()
             }
 
             // New jobs; the claim from created and from waiting; the outcomes.

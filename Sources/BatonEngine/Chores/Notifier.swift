@@ -6,6 +6,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import Logging
+import Synchronization
 import Metrics
 
 /// Delivers the notifications outbox: webhooks (a JSON POST signed with HMAC-SHA256) and emails
@@ -14,8 +15,8 @@ import Metrics
 ///
 /// A receiver may see a notification twice only when a coordinator dies after the receiver
 /// answered and before the delivery was recorded; `X-Baton-Notification-Id` lets it drop the repeat.
-public struct Notifier: Sendable {
-    public struct Settings: Sendable {
+public final class Notifier: Chore {
+    public struct Configuration: Sendable {
         /// SMTP relay for email notifications; nil: emails fail with a clear error until one is set.
         public var smtpHost: String?
         public var smtpPort: Int = 25
@@ -32,44 +33,36 @@ public struct Notifier: Sendable {
     }
 
     let store: Store
-    let settings: Settings
+    let settings: Configuration
     let logger: Logger
-    let wakeups = Mailbox()
+    let lookedForLongRuns = Mutex(ContinuousClock.now - .seconds(3600))
+    public let wakeups: WakeSignal? = WakeSignal()
 
-    public init(store: Store, settings: Settings, logger: Logger) {
+    public init(store: Store, configuration: Configuration, logger: Logger) {
         self.store = store
-        self.settings = settings
+        self.settings = configuration
         self.logger = logger
     }
 
-    /// Reads the outbox now: the coordinator calls it when a turn ended runs.
-    public func wake() { wakeups.wake() }
+    public var name: String { "notifier" }
+    /// The outbox is read every `pollInterval` (retries falling due) and on a wake-up.
+    public var interval: Duration { settings.pollInterval }
 
-    /// Finds long runs and delivers due notifications until the task is cancelled; reads the
-    /// outbox when woken and every `pollInterval`.
-    public func loop() async {
-        let ticker = Task { [wakeups, settings] in
-            while !Task.isCancelled {
-                try? await Task.sleep(for: settings.pollInterval)
-                wakeups.wake()
-            }
+    /// Reads the outbox now: the coordinator calls it when a turn ended runs.
+    public func wake() { wakeups?.wake() }
+
+    /// Finds long runs (every `longRunInterval`) and delivers what is due.
+    public func tick() async throws {
+        let due = lookedForLongRuns.withLock { last -> Bool in
+            guard ContinuousClock.now - last >= settings.longRunInterval else { return false }
+            last = .now
+            return true
         }
-        defer { ticker.cancel() }
-        var lookedForLongRuns = ContinuousClock.now - .seconds(3600)
-        while !Task.isCancelled {
-            do {
-                if ContinuousClock.now - lookedForLongRuns >= settings.longRunInterval {
-                    let written = try await store.enqueueLongNotifications()
-                    if written > 0 { logger.info("long runs found", metadata: ["baton.notifications": "\(written)"]) }
-                    lookedForLongRuns = .now
-                }
-                while try await deliverDue() > 0 && !Task.isCancelled {}
-            } catch {
-                if Task.isCancelled { return }
-                logger.warning("notification delivery failed; retrying", metadata: ["error": "\(String(reflecting: error).prefix(300))"])
-            }
-            await wakeups.wait()
+        if due {
+            let written = try await store.enqueueLongNotifications()
+            if written > 0 { logger.info("long runs found", metadata: ["baton.notifications": "\(written)"]) }
         }
+        while try await deliverDue() > 0 && !Task.isCancelled {}
     }
 
     /// Attempts every due notification once (up to 20); returns how many were attempted.
