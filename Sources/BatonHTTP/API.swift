@@ -317,20 +317,7 @@ public struct API: Sendable {
 
     func retryPlan(_ call: Call) async throws -> (HTTPResponse.Status, JSONValue) {
         let job = try await visibleJob(try call.jobId(), call.token)
-        let (_, plan) = try await Orchestrations.retryPlan(store: store, jobId: job.id)
-        return (.ok, [
-            "jobId": .string(String(job.id)), "configId": .string(job.configId),
-            "matchedTasks": .array(plan.map { item in
-                [
-                    "taskId": .string(item.task.id), "name": .string(item.task.name), "phaseId": .string(item.task.phase),
-                    "matched": .bool(item.matched), "enabled": .bool(item.task.enabled),
-                    "jobId": item.previousJobId.map { .string(String($0)) } ?? .null,
-                    "componentId": .string(item.task.componentId), "configId": .string(item.task.configId),
-                    "status": item.previousStatus.map { .string($0.rawValue) } ?? .null,
-                    "phaseStatus": .string(item.phaseStatus.rawValue),
-                ]
-            }),
-        ])
+        return (.ok, try await Orchestrations.retryPlan(store: store, jobId: job.id).json)
     }
 
     func retry(_ call: Call) async throws -> (HTTPResponse.Status, JSONValue) {
@@ -391,27 +378,7 @@ public struct API: Sendable {
         let id = try call.path("id")
         let (definition, selected) = try await Orchestrations.plan(store: store, projectId: call.token.projectId, id: id,
                                                                     only: call.queryAll("task"), exclude: call.queryAll("excludeTask"))
-        return (.ok, planJSON(id: id, definition: definition, selected: selected))
-    }
-
-    func planJSON(id: String, definition: OrchestrationDefinition, selected: Set<String>) -> JSONValue {
-        [
-            "orchestrationId": .string(id),
-            "phases": .array(definition.phases.map { phase in
-                let tasks = definition.tasks.filter { $0.phase == phase.id }
-                return [
-                    "id": .string(phase.id), "name": .string(phase.name), "dependsOn": .array(phase.dependsOn.map { .string($0) }),
-                    "runs": .bool(tasks.contains { selected.contains($0.id) }),
-                    "tasks": .array(tasks.map { task in
-                        [
-                            "id": .string(task.id), "name": .string(task.name), "componentId": .string(task.componentId),
-                            "configId": .string(task.configId), "enabled": .bool(task.enabled),
-                            "continueOnFailure": .bool(task.continueOnFailure), "selected": .bool(selected.contains(task.id)),
-                        ]
-                    }),
-                ]
-            }),
-        ]
+        return (.ok, PlanView(orchestrationId: id, definition: definition, selected: selected).json)
     }
 
     func runOrchestration(_ call: Call) async throws -> (HTTPResponse.Status, JSONValue) {

@@ -188,8 +188,9 @@ public struct Console: Sendable {
     func runDialog(_ s: Screen) async throws -> Response {
         let id = try s.id()
         let (definition, selected) = try await Orchestrations.plan(store: api.store, projectId: s.token.projectId, id: id, only: [], exclude: [])
+        let plan = PlanView(orchestrationId: id, definition: definition, selected: selected)
         let body = "<form method=\"post\" action=\"/console/orchestrations/\(u(id))/run\"><p>Tasks to run (the plan; uncheck what should not run):</p>"
-            + checkboxes(definition: definition, checked: selected, enabled: Set(definition.tasks.filter(\.enabled).map(\.id)))
+            + checkboxes(plan.phases.map { phase in (phase.phase, phase.tasks.map { ($0.task, $0.selected, "") }) })
             + "<p><button type=\"submit\" id=\"run\">Run</button> <a href=\"/console/orchestrations/\(u(id))\">Cancel</a></p></form>"
         return page("Run \(id)", body, token: s.token)
     }
@@ -213,21 +214,19 @@ public struct Console: Sendable {
             actions += "<a class=\"button\" id=\"retry\" href=\"/console/jobs/\(job.id)/retry\">Retry…</a>"
         }
         body += actions.isEmpty ? "" : "<p>\(actions)</p>"
-        if job.isOrchestration, let definition = try? OrchestrationDefinition.parse(job.parameters, configurationExists: { _, _ in true }).get() {
-            let children = try await api.store.children(of: job.id)
-            let byTask = Dictionary(children.compactMap { child in child.orchestrationTaskId.map { ($0, child) } }, uniquingKeysWith: { $1 })
-            let progress = Orchestrations.progress(of: job, children: children)
+        if job.isOrchestration {
+            let view = RunView(run: job, children: try await api.store.children(of: job.id))
             var phases = ""
-            for state in progress?.phases ?? [] {
-                let rows = state.tasks.map { task -> String in
-                    guard let child = byTask[task.task.id] else {
+            for phase in view.phases {
+                let rows = phase.tasks.map { task -> String in
+                    guard let child = task.job else {
                         return "<tr><td>\(h(task.task.name))</td><td class=\"muted\">\(task.selected ? "not started" : "not selected")</td><td></td><td></td></tr>"
                     }
                     return "<tr><td>\(h(task.task.name))</td><td>\(badge(child.status))</td><td><a href=\"/console/jobs/\(child.id)\">\(child.id)</a></td><td>\(duration(child))</td></tr>"
                 }.joined()
-                phases += "<div class=\"phase\"><h3>\(h(state.phase.name)) \(phaseBadge(state.status))</h3><table>\(rows)</table></div>"
+                phases += "<div class=\"phase\"><h3>\(h(phase.phase.name)) \(phaseBadge(phase.status))</h3><table>\(rows)</table></div>"
             }
-            body += "<h2>Phases</h2>\(phases)<h2>Timeline</h2>\(timeline(definition: definition, children: children, run: job))"
+            if view.definition != nil { body += "<h2>Phases</h2>\(phases)<h2>Timeline</h2>\(timeline(view))" }
         }
         let events = try await api.store.events(jobId: job.id, limit: 200)
         body += "<h2>Events</h2>" + (events.isEmpty ? "<p class=\"muted\">None.</p>"
@@ -244,15 +243,17 @@ public struct Console: Sendable {
 
     func retryDialog(_ s: Screen) async throws -> Response {
         let job = try await api.visibleJob(try s.jobId(), s.token)
-        let (_, plan) = try await Orchestrations.retryPlan(store: api.store, jobId: job.id)
-        guard let definition = try? OrchestrationDefinition.parse(job.parameters, configurationExists: { _, _ in true }).get() else {
+        let plan = try await Orchestrations.retryPlan(store: api.store, jobId: job.id)
+        guard let definition = plan.definition else {
             throw BatonError(.invalidInput, "job \(job.id) is not an orchestration run", field: "id")
         }
-        let status = Dictionary(plan.map { ($0.task.id, $0) }, uniquingKeysWith: { $1 })
+        let itemsOfPhase = Dictionary(grouping: plan.items, by: \.task.phase)
         let body = "<form method=\"post\" action=\"/console/jobs/\(job.id)/retry\"><p>Checked by default: failed tasks, and every task of failed and not-executed phases.</p>"
-            + checkboxes(definition: definition, checked: Set(plan.filter(\.matched).map(\.task.id)),
-                         enabled: Set(definition.tasks.filter(\.enabled).map(\.id)),
-                         note: { status[$0].flatMap { $0.previousStatus.map { "was \($0.rawValue)" } } ?? "did not run" })
+            + checkboxes(definition.phases.map { phase in
+                (phase, (itemsOfPhase[phase.id] ?? []).map { item in
+                    (item.task, item.matched, item.previousStatus.map { "was \($0.rawValue)" } ?? "did not run")
+                })
+            })
             + "<p><button type=\"submit\" id=\"retry-run\">Retry</button> <a href=\"/console/jobs/\(job.id)\">Cancel</a></p></form>"
         return page("Retry job \(job.id)", body, token: s.token)
     }
@@ -266,31 +267,30 @@ public struct Console: Sendable {
 
     // MARK: - pieces
 
-    func checkboxes(definition: OrchestrationDefinition, checked: Set<String>, enabled: Set<String>, note: (String) -> String = { _ in "" }) -> String {
-        definition.phases.map { phase in
-            let tasks = definition.tasks.filter { $0.phase == phase.id }.map { task in
-                let on = enabled.contains(task.id)
-                let extra = note(task.id)
-                return "<li><label><input type=\"checkbox\" name=\"task\" value=\"\(h(task.id))\"\(checked.contains(task.id) ? " checked" : "")\(on ? "" : " disabled")> "
-                    + "\(h(task.name))</label> <span class=\"muted\">\(h(task.componentId)) / \(h(task.configId))\(on ? "" : ", disabled")\(extra.isEmpty ? "" : ", \(h(extra))")</span></li>"
+    /// A checkbox per task (name `task`), grouped by phase; a disabled task's box is disabled.
+    func checkboxes(_ phases: [(phase: OrchestrationDefinition.Phase, tasks: [(task: OrchestrationDefinition.Task, checked: Bool, note: String)])]) -> String {
+        phases.map { phase in
+            let tasks = phase.tasks.map { item in
+                let task = item.task, on = item.task.enabled
+                return "<li><label><input type=\"checkbox\" name=\"task\" value=\"\(h(task.id))\"\(item.checked ? " checked" : "")\(on ? "" : " disabled")> "
+                    + "\(h(task.name))</label> <span class=\"muted\">\(h(task.componentId)) / \(h(task.configId))\(on ? "" : ", disabled")\(item.note.isEmpty ? "" : ", \(h(item.note))")</span></li>"
             }.joined()
-            return "<div class=\"phase\"><h3>\(h(phase.name))</h3><ul class=\"plain\">\(tasks)</ul></div>"
+            return "<div class=\"phase\"><h3>\(h(phase.phase.name))</h3><ul class=\"plain\">\(tasks)</ul></div>"
         }.joined()
     }
 
     /// Gantt bars per task, grouped by phase, on one time axis from the run's start to its end (or now).
-    func timeline(definition: OrchestrationDefinition, children: [Job], run: Job) -> String {
-        let starts = children.compactMap(\.startTime)
-        guard let origin = starts.min() ?? run.startTime else { return "<p class=\"muted\">Nothing has started yet.</p>" }
-        let end = ([run.endTime ?? Date()] + children.compactMap(\.endTime)).max()!
+    func timeline(_ view: RunView) -> String {
+        let jobs = view.tasks.compactMap(\.job)
+        guard let origin = jobs.compactMap(\.startTime).min() ?? view.run.startTime else { return "<p class=\"muted\">Nothing has started yet.</p>" }
+        let end = ([view.run.endTime ?? Date()] + jobs.compactMap(\.endTime)).max()!
         let total = max(end.timeIntervalSince(origin), 0.001)
         var out = "<div class=\"timeline\"><div class=\"axis\">0 s … \(String(format: "%.2f", total)) s</div>"
-        for phase in definition.phases {
-            let rows = children.filter { $0.orchestrationPhaseId == phase.id }
+        for phase in view.phases {
+            let rows = phase.tasks.compactMap { task in task.job.map { (name: task.task.name, job: $0) } }
             guard !rows.isEmpty else { continue }
-            out += "<div class=\"tl-phase\">\(h(phase.name))</div>"
-            for child in rows.sorted(by: { ($0.startTime ?? .distantFuture) < ($1.startTime ?? .distantFuture) }) {
-                let name = definition.tasks.first { $0.id == child.orchestrationTaskId }?.name ?? child.orchestrationTaskId ?? "?"
+            out += "<div class=\"tl-phase\">\(h(phase.phase.name))</div>"
+            for (name, child) in rows.sorted(by: { ($0.job.startTime ?? .distantFuture) < ($1.job.startTime ?? .distantFuture) }) {
                 guard let start = child.startTime else {
                     out += "<div class=\"tl-row\"><span class=\"tl-name\">\(h(name))</span><span class=\"muted\">not started</span></div>"
                     continue
