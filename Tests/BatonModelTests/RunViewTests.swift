@@ -140,3 +140,28 @@ struct RunViewTests {
         #expect(!keys(waiting.summaryJSON(url: "u")).contains("endTime") && !keys(waiting.summaryJSON(url: "u")).contains("message"))
     }
 }
+
+@Suite("listings: schedules and notifications as the API and the CLI print them")
+struct ListingTests {
+    @Test("a schedule shows its next slot in UTC, none while disabled")
+    func schedule() throws {
+        let now = Date(timeIntervalSince1970: 1_800_000_000) // 2027-01-15T08:00:00Z
+        var row = ScheduleRow(projectId: "default", id: "at-seven", orchestrationId: "nightly", cron: "0 7 * * *", enabled: true,
+                              onOverlap: "skip", updated: now, lastFireTime: nil)
+        let json = row.json(now: now)
+        #expect(keys(json) == ["project", "id", "orchestration", "cron", "onOverlap", "enabled", "nextFireTime", "lastFireTime"])
+        #expect(json["nextFireTime"] == .string(Job.formatTime(try #require(try CronExpression("0 7 * * *").next(after: now)))))
+        #expect(json["lastFireTime"] == .null)
+        row.enabled = false
+        #expect(row.json(now: now)["nextFireTime"] == .null)
+    }
+
+    @Test("a notification's state follows its delivery; absent facts are left out")
+    func notification() {
+        var row = NotificationRow(id: 3, jobId: 40, event: "job-failed", subscriptionId: nil, channel: "email", target: "ops@example.com",
+                                  attempts: 1, createdTime: start, deliveredTime: nil, failedTime: nil, lastError: nil)
+        #expect(row.json["state"] == "pending" && row.json["jobId"] == "40" && row.json["subscription"] == nil)
+        row.deliveredTime = start
+        #expect(row.json["state"] == "delivered" && row.json["deliveredTime"] == .string(Job.formatTime(start)))
+    }
+}
