@@ -2,7 +2,7 @@ import BatonModel
 import BatonStore
 import Foundation
 
-/// Plans and starts orchestration runs; derives the phase view of a run.
+/// Plans, starts and retries orchestration runs (their views are in BatonModel's RunViews.swift).
 public enum Orchestrations {
     /// The saved definition of orchestration `id`.
     public static func definition(store: Store, projectId: String, id: String) async throws -> OrchestrationDefinition {
@@ -34,36 +34,31 @@ public enum Orchestrations {
         return try await store.createRun(projectId: projectId, orchestrationId: id, definition: definition.json, selected: ordered, previousJobId: previousJobId, tokenId: tokenId, initializedBy: initializedBy)
     }
 
-    /// The default retry selection of a finished run, task by task.
-    public static func retryPlan(store: Store, jobId: Int64) async throws -> (Job, [RetryItem]) {
+    /// The default retry selection of a finished job, task by task (no tasks for a plain job).
+    public static func retryPlan(store: Store, jobId: Int64) async throws -> RetryPlanView {
         guard let job = try await store.job(id: jobId) else { throw BatonError(.notFound, "no job \(jobId)", field: "id") }
         guard job.status.isFinal else {
             throw BatonError(.conflict, "job \(jobId) is still \(job.status.rawValue): retry it once it has finished", field: "id")
         }
-        guard job.isOrchestration else { return (job, []) }
-        let definition = try OrchestrationDefinition.snapshot(job.parameters)
-        var children: [String: (id: Int64, status: JobStatus)] = [:]
-        for child in try await store.children(of: jobId) {
-            if let task = child.orchestrationTaskId { children[task] = (child.id, child.status) }
-        }
-        return (job, definition.retryPlan(selected: Set(job.onlyOrchestrationTaskIds ?? []), children: children))
+        return try RetryPlanView(run: job, children: job.isOrchestration ? try await store.children(of: jobId) : [])
     }
 
     /// Starts a retry of a finished job: for a run, a new run of its definition snapshot with the
     /// default selection (or `only`), recording `previousJobId`; for a plain job, a new job of
     /// the same configuration and configData.
     public static func retry(store: Store, jobId: Int64, only: [String], tokenId: Int64? = nil, initializedBy: String = "manual") async throws -> Job {
-        let (job, plan) = try await retryPlan(store: store, jobId: jobId)
+        let plan = try await retryPlan(store: store, jobId: jobId)
+        let job = plan.run
         guard job.isOrchestration else {
             guard only.isEmpty else { throw BatonError(.invalidInput, "--task applies to orchestration runs only", field: "task") }
             return try await store.createJobs(projectId: job.projectId, componentId: job.componentId, configId: job.configId,
                                               configData: job.configData, mode: job.mode, timeoutSeconds: job.timeoutSeconds,
                                               retries: job.retries, previousJobId: job.id, tokenId: tokenId, initializedBy: initializedBy)[0]
         }
-        let selectable = Set(plan.filter(\.task.enabled).map(\.task.id))
+        let selectable = Set(plan.items.filter(\.task.enabled).map(\.task.id))
         let chosen: [String]
         if only.isEmpty {
-            chosen = plan.filter(\.matched).map(\.task.id)
+            chosen = plan.matchedTaskIds
             guard !chosen.isEmpty else {
                 throw BatonError(.invalidInput, "run \(jobId) ended \(job.status.rawValue) with nothing failed or left out: name tasks with --task to rerun them", field: "task")
             }
@@ -72,17 +67,9 @@ public enum Orchestrations {
             guard unknown.isEmpty else {
                 throw BatonError(.invalidInput, "unknown or disabled task \(unknown.map { "'\($0)'" }.joined(separator: ", ")) in run \(jobId)", field: "task")
             }
-            chosen = plan.map(\.task.id).filter(Set(only).contains)
+            chosen = plan.items.map(\.task.id).filter(Set(only).contains)
         }
         return try await store.createRun(projectId: job.projectId, orchestrationId: job.configId, definition: job.parameters,
                                          selected: chosen, previousJobId: job.id, tokenId: tokenId, initializedBy: initializedBy)
-    }
-
-    /// The phases of a run with their tasks and statuses, from its snapshot and its task jobs.
-    public static func progress(of parent: Job, children: [Job]) -> RunProgress? {
-        guard parent.isOrchestration, let definition = try? OrchestrationDefinition.snapshot(parent.parameters) else { return nil }
-        var statuses: [String: JobStatus] = [:]
-        for child in children { if let task = child.orchestrationTaskId { statuses[task] = child.status } }
-        return definition.progress(selected: Set(parent.onlyOrchestrationTaskIds ?? []), children: statuses)
     }
 }

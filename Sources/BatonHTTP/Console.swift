@@ -7,56 +7,63 @@ import NIOCore
 
 /// The web console under `/console`: server-rendered HTML, no JavaScript build step. A person
 /// logs in with a token (kept in an HttpOnly, SameSite=Strict cookie) and sees only that
-/// token's project, with the same scope rules as the API.
+/// token's project, with the same scope rules as the API: each screen names the API route it
+/// acts as, and is authorized as that route. The HTML pieces are in ConsoleHTML.swift.
 public struct Console: Sendable {
     let api: API
     static let cookie = "baton_token"
 
     public init(api: API) { self.api = api }
 
-    public static let routes: [(method: String, path: String)] = [
-        ("GET", "/console"), ("GET", "/console/login"), ("POST", "/console/login"), ("POST", "/console/logout"),
-        ("GET", "/console/orchestrations"), ("GET", "/console/orchestrations/{id}"),
-        ("GET", "/console/orchestrations/{id}/run"), ("POST", "/console/orchestrations/{id}/run"),
-        ("GET", "/console/jobs/{id}"), ("POST", "/console/jobs/{id}/kill"),
-        ("GET", "/console/jobs/{id}/retry"), ("POST", "/console/jobs/{id}/retry"),
+    /// One page or form of the console.
+    public struct Route: Sendable {
+        enum Handler: Sendable {
+            /// No login needed.
+            case open(@Sendable (Console, Request) async throws -> Response)
+            /// Logged in, and authorized as the API route `actsAs`.
+            case screen(actsAs: API.Route, @Sendable (Console, Screen) async throws -> Response)
+        }
+
+        public let method: HTTPRequest.Method
+        public let path: String
+        let handler: Handler
+    }
+
+    /// Every route of the console.
+    public static let routes: [Route] = [
+        Route(method: .get, path: "/console", handler: .open { try await $0.home($1) }),
+        Route(method: .get, path: "/console/login", handler: .open { _, _ in page("Log in", loginForm(nil)) }),
+        Route(method: .post, path: "/console/login", handler: .open { try await $0.logIn($1) }),
+        Route(method: .post, path: "/console/logout", handler: .open { _, _ in Console.logOut() }),
+        screen(.get, "/console/orchestrations", as: .get, "/v1/orchestrations") { try await $0.orchestrations($1) },
+        screen(.get, "/console/orchestrations/{id}", as: .get, "/v1/orchestrations/{id}") { try await $0.orchestration($1) },
+        screen(.get, "/console/orchestrations/{id}/run", as: .get, "/v1/orchestrations/{id}/plan") { try await $0.runDialog($1) },
+        screen(.post, "/console/orchestrations/{id}/run", as: .post, "/v1/orchestrations/{id}/jobs") { try await $0.run($1) },
+        screen(.get, "/console/jobs/{id}", as: .get, "/v1/jobs/{id}") { try await $0.job($1) },
+        screen(.post, "/console/jobs/{id}/kill", as: .post, "/v1/jobs/{id}/kill") { try await $0.kill($1) },
+        screen(.get, "/console/jobs/{id}/retry", as: .get, "/v1/jobs/{id}/retry-plan") { try await $0.retryDialog($1) },
+        screen(.post, "/console/jobs/{id}/retry", as: .post, "/v1/jobs/{id}/retry") { try await $0.retry($1) },
     ]
 
+    static func screen(_ method: HTTPRequest.Method, _ path: String, as apiMethod: HTTPRequest.Method, _ apiPath: String,
+                       _ handler: @escaping @Sendable (Console, Screen) async throws -> Response) -> Route {
+        Route(method: method, path: path, handler: .screen(actsAs: API.route(apiMethod, apiPath), handler))
+    }
+
     public func add(to router: Router<BasicRequestContext>) {
-        router.get("/console") { request, _ in
-            (try? await self.token(request)) != nil ? redirect("/console/orchestrations") : redirect("/console/login")
-        }
-        router.get("/console/login") { _, _ in page("Log in", loginForm(nil)) }
-        router.post("/console/login") { request, _ in
-            let form = try await self.form(request)
-            let secret = (form["token"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !secret.isEmpty, secret.count <= 200, let token = try await api.store.token(secret: secret) else {
-                return page("Log in", loginForm("That token is not known. Create one with: baton tokens create --project P"), status: .unauthorized)
+        for route in Console.routes {
+            router.on(RouterPath(route.path), method: route.method) { request, context in
+                switch route.handler {
+                case .open(let handler): try await handler(self, request)
+                case .screen(let actsAs, let handler): await self.show(actsAs, handler, request, context)
+                }
             }
-            if case .orchestration = token.scope {
-                return page("Log in", loginForm("An orchestration's own token cannot log in."), status: .forbidden)
-            }
-            var response = redirect("/console/orchestrations")
-            response.headers[.setCookie] = "\(Console.cookie)=\(secret); Path=/console; HttpOnly; SameSite=Strict"
-            return response
         }
-        router.post("/console/logout") { _, _ in
-            var response = redirect("/console/login")
-            response.headers[.setCookie] = "\(Console.cookie)=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0"
-            return response
-        }
-        screen(router, .get, "/console/orchestrations", orchestrations)
-        screen(router, .get, "/console/orchestrations/:id", orchestration)
-        screen(router, .get, "/console/orchestrations/:id/run", runDialog)
-        screen(router, .post, "/console/orchestrations/:id/run", run)
-        screen(router, .get, "/console/jobs/:id", job)
-        screen(router, .post, "/console/jobs/:id/kill", kill)
-        screen(router, .get, "/console/jobs/:id/retry", retryDialog)
-        screen(router, .post, "/console/jobs/:id/retry", retry)
     }
 
     // MARK: - plumbing
 
+    /// One request to a screen by a logged-in person.
     struct Screen {
         let request: Request
         let parameters: Parameters
@@ -73,43 +80,25 @@ public struct Console: Sendable {
         }
     }
 
-    private func screen(_ router: Router<BasicRequestContext>, _ method: HTTPRequest.Method, _ path: RouterPath,
-                        _ handler: @escaping @Sendable (Screen) async throws -> Response) {
-        router.on(path, method: method) { request, context -> Response in
-            guard let token = try? await self.token(request) else { return redirect("/console/login") }
-            do {
-                try api.authorize(token, method: method == .get ? .get : .post, path: Console.apiPath(context.endpointPath ?? ""),
-                                  parameters: context.parameters)
-                var form: [String: String] = [:]
-                var checked: [String] = []
-                if method == .post {
-                    let pairs = try await self.pairs(request)
-                    for (key, value) in pairs {
-                        if key == "task" { checked.append(value) } else { form[key] = value }
-                    }
+    private func show(_ actsAs: API.Route, _ handler: @Sendable (Console, Screen) async throws -> Response,
+                      _ request: Request, _ context: BasicRequestContext) async -> Response {
+        guard let token = try? await self.token(request) else { return redirect("/console/login") }
+        do {
+            try api.authorize(token, for: actsAs, parameters: context.parameters)
+            var form: [String: String] = [:]
+            var checked: [String] = []
+            if request.method == .post {
+                for (key, value) in try await self.pairs(request) {
+                    if key == "task" { checked.append(value) } else { form[key] = value }
                 }
-                return try await handler(Screen(request: request, parameters: context.parameters, token: token, form: form, checked: checked))
-            } catch let error as BatonError {
-                let status: HTTPResponse.Status = error.code == .notFound ? .notFound : error.code == .forbidden ? .forbidden : .badRequest
-                return page("Not possible", "<p class=\"error\">\(h(error.message))</p>" + error.details.map { "<p>\(h($0))</p>" }.joined()
-                            + "<p><a href=\"/console/orchestrations\">Orchestrations</a></p>", status: status, token: token)
-            } catch {
-                api.logger.error("console request failed", metadata: ["path": "\(request.uri.path)", "error": "\(String(reflecting: error).prefix(500))"])
-                return page("Error", "<p class=\"error\">Something went wrong; the server log has the details.</p>", status: .internalServerError, token: token)
             }
-        }
-    }
-
-    /// The API path a console screen acts like, so that scopes mean the same in both.
-    static func apiPath(_ endpoint: String) -> String {
-        switch endpoint {
-        case "/console/orchestrations": "/v1/orchestrations"
-        case "/console/orchestrations/{id}": "/v1/orchestrations/{id}"
-        case "/console/orchestrations/{id}/run": "/v1/orchestrations/{id}/jobs"
-        case "/console/jobs/{id}": "/v1/jobs/{id}"
-        case "/console/jobs/{id}/kill": "/v1/jobs/{id}/kill"
-        case "/console/jobs/{id}/retry": "/v1/jobs/{id}/retry"
-        default: endpoint
+            return try await handler(self, Screen(request: request, parameters: context.parameters, token: token, form: form, checked: checked))
+        } catch let error as BatonError {
+            return page("Not possible", "<p class=\"error\">\(h(error.message))</p>" + error.details.map { "<p>\(h($0))</p>" }.joined()
+                        + "<p><a href=\"/console/orchestrations\">Orchestrations</a></p>", status: error.code.httpStatus, token: token)
+        } catch {
+            api.logger.error("console request failed", metadata: ["path": "\(request.uri.path)", "error": "\(String(reflecting: error).prefix(500))"])
+            return page("Error", "<p class=\"error\">Something went wrong; the server log has the details.</p>", status: .internalServerError, token: token)
         }
     }
 
@@ -136,6 +125,32 @@ public struct Console: Sendable {
         Dictionary(try await pairs(request), uniquingKeysWith: { first, _ in first })
     }
 
+    // MARK: - logging in
+
+    func home(_ request: Request) async throws -> Response {
+        (try? await token(request)) != nil ? redirect("/console/orchestrations") : redirect("/console/login")
+    }
+
+    func logIn(_ request: Request) async throws -> Response {
+        let form = try await self.form(request)
+        let secret = (form["token"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !secret.isEmpty, secret.count <= 200, let token = try await api.store.token(secret: secret) else {
+            return page("Log in", loginForm("That token is not known. Create one with: baton tokens create --project P"), status: .unauthorized)
+        }
+        if case .orchestration = token.scope {
+            return page("Log in", loginForm("An orchestration's own token cannot log in."), status: .forbidden)
+        }
+        var response = redirect("/console/orchestrations")
+        response.headers[.setCookie] = "\(Console.cookie)=\(secret); Path=/console; HttpOnly; SameSite=Strict"
+        return response
+    }
+
+    static func logOut() -> Response {
+        var response = redirect("/console/login")
+        response.headers[.setCookie] = "\(Console.cookie)=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0"
+        return response
+    }
+
     // MARK: - screens
 
     func orchestrations(_ s: Screen) async throws -> Response {
@@ -144,7 +159,7 @@ public struct Console: Sendable {
         for item in try await api.store.orchestrations(projectId: s.token.projectId) {
             if case .trigger(let id) = s.token.scope, id != item.id { continue }
             let last = latest[item.id]
-            let definition = try? OrchestrationDefinition.parse(item.definition, configurationExists: { _, _ in true }).get()
+            let definition = try? OrchestrationDefinition.snapshot(item.definition)
             rows += "<tr><td><a href=\"/console/orchestrations/\(u(item.id))\">\(h(item.name))</a></td><td>\(h(item.id))</td>"
                 + "<td>\(definition?.phases.count ?? 0)</td><td>\(definition?.tasks.count ?? 0)</td>"
                 + "<td>\(last.map { "<a href=\"/console/jobs/\($0.id)\">\(badge($0.status))</a> \(h(Job.formatTime($0.createdTime)))" } ?? "never run")</td></tr>"
@@ -188,8 +203,9 @@ public struct Console: Sendable {
     func runDialog(_ s: Screen) async throws -> Response {
         let id = try s.id()
         let (definition, selected) = try await Orchestrations.plan(store: api.store, projectId: s.token.projectId, id: id, only: [], exclude: [])
+        let plan = PlanView(orchestrationId: id, definition: definition, selected: selected)
         let body = "<form method=\"post\" action=\"/console/orchestrations/\(u(id))/run\"><p>Tasks to run (the plan; uncheck what should not run):</p>"
-            + checkboxes(definition: definition, checked: selected, enabled: Set(definition.tasks.filter(\.enabled).map(\.id)))
+            + checkboxes(plan.phases.map { phase in (phase.phase, phase.tasks.map { ($0.task, $0.selected, "") }) })
             + "<p><button type=\"submit\" id=\"run\">Run</button> <a href=\"/console/orchestrations/\(u(id))\">Cancel</a></p></form>"
         return page("Run \(id)", body, token: s.token)
     }
@@ -202,7 +218,8 @@ public struct Console: Sendable {
     }
 
     func job(_ s: Screen) async throws -> Response {
-        let job = try await api.visibleJob(try s.jobId(), s.token)
+        let view = try await api.runView(try await api.visibleJob(try s.jobId(), s.token))
+        let job = view.run
         var body = "<p>\(badge(job.status)) \(h(job.componentId)) / \(h(job.configId)) · created \(h(Job.formatTime(job.createdTime)))"
             + " · duration \(duration(job))" + (job.previousJobId.map { " · retry of <a href=\"/console/jobs/\($0)\">\($0)</a>" } ?? "") + "</p>"
         var actions = ""
@@ -213,21 +230,18 @@ public struct Console: Sendable {
             actions += "<a class=\"button\" id=\"retry\" href=\"/console/jobs/\(job.id)/retry\">Retry…</a>"
         }
         body += actions.isEmpty ? "" : "<p>\(actions)</p>"
-        if job.isOrchestration, let definition = try? OrchestrationDefinition.parse(job.parameters, configurationExists: { _, _ in true }).get() {
-            let children = try await api.store.children(of: job.id)
-            let byTask = Dictionary(children.compactMap { child in child.orchestrationTaskId.map { ($0, child) } }, uniquingKeysWith: { $1 })
-            let progress = Orchestrations.progress(of: job, children: children)
+        if view.definition != nil {
             var phases = ""
-            for state in progress?.phases ?? [] {
-                let rows = state.tasks.map { task -> String in
-                    guard let child = byTask[task.task.id] else {
+            for phase in view.phases {
+                let rows = phase.tasks.map { task -> String in
+                    guard let child = task.job else {
                         return "<tr><td>\(h(task.task.name))</td><td class=\"muted\">\(task.selected ? "not started" : "not selected")</td><td></td><td></td></tr>"
                     }
                     return "<tr><td>\(h(task.task.name))</td><td>\(badge(child.status))</td><td><a href=\"/console/jobs/\(child.id)\">\(child.id)</a></td><td>\(duration(child))</td></tr>"
                 }.joined()
-                phases += "<div class=\"phase\"><h3>\(h(state.phase.name)) \(phaseBadge(state.status))</h3><table>\(rows)</table></div>"
+                phases += "<div class=\"phase\"><h3>\(h(phase.phase.name)) \(phaseBadge(phase.status))</h3><table>\(rows)</table></div>"
             }
-            body += "<h2>Phases</h2>\(phases)<h2>Timeline</h2>\(timeline(definition: definition, children: children, run: job))"
+            body += "<h2>Phases</h2>\(phases)<h2>Timeline</h2>\(timeline(view))"
         }
         let events = try await api.store.events(jobId: job.id, limit: 200)
         body += "<h2>Events</h2>" + (events.isEmpty ? "<p class=\"muted\">None.</p>"
@@ -244,15 +258,17 @@ public struct Console: Sendable {
 
     func retryDialog(_ s: Screen) async throws -> Response {
         let job = try await api.visibleJob(try s.jobId(), s.token)
-        let (_, plan) = try await Orchestrations.retryPlan(store: api.store, jobId: job.id)
-        guard let definition = try? OrchestrationDefinition.parse(job.parameters, configurationExists: { _, _ in true }).get() else {
+        let plan = try await Orchestrations.retryPlan(store: api.store, jobId: job.id)
+        guard let definition = plan.definition else {
             throw BatonError(.invalidInput, "job \(job.id) is not an orchestration run", field: "id")
         }
-        let status = Dictionary(plan.map { ($0.task.id, $0) }, uniquingKeysWith: { $1 })
+        let itemsOfPhase = Dictionary(grouping: plan.items, by: \.task.phase)
         let body = "<form method=\"post\" action=\"/console/jobs/\(job.id)/retry\"><p>Checked by default: failed tasks, and every task of failed and not-executed phases.</p>"
-            + checkboxes(definition: definition, checked: Set(plan.filter(\.matched).map(\.task.id)),
-                         enabled: Set(definition.tasks.filter(\.enabled).map(\.id)),
-                         note: { status[$0].flatMap { $0.previousStatus.map { "was \($0.rawValue)" } } ?? "did not run" })
+            + checkboxes(definition.phases.map { phase in
+                (phase, (itemsOfPhase[phase.id] ?? []).map { item in
+                    (item.task, item.matched, item.previousStatus.map { "was \($0.rawValue)" } ?? "did not run")
+                })
+            })
             + "<p><button type=\"submit\" id=\"retry-run\">Retry</button> <a href=\"/console/jobs/\(job.id)\">Cancel</a></p></form>"
         return page("Retry job \(job.id)", body, token: s.token)
     }
@@ -263,121 +279,4 @@ public struct Console: Sendable {
         let new = try await Orchestrations.retry(store: api.store, jobId: job.id, only: s.checked, tokenId: s.token.id)
         return redirect("/console/jobs/\(new.id)")
     }
-
-    // MARK: - pieces
-
-    func checkboxes(definition: OrchestrationDefinition, checked: Set<String>, enabled: Set<String>, note: (String) -> String = { _ in "" }) -> String {
-        definition.phases.map { phase in
-            let tasks = definition.tasks.filter { $0.phase == phase.id }.map { task in
-                let on = enabled.contains(task.id)
-                let extra = note(task.id)
-                return "<li><label><input type=\"checkbox\" name=\"task\" value=\"\(h(task.id))\"\(checked.contains(task.id) ? " checked" : "")\(on ? "" : " disabled")> "
-                    + "\(h(task.name))</label> <span class=\"muted\">\(h(task.componentId)) / \(h(task.configId))\(on ? "" : ", disabled")\(extra.isEmpty ? "" : ", \(h(extra))")</span></li>"
-            }.joined()
-            return "<div class=\"phase\"><h3>\(h(phase.name))</h3><ul class=\"plain\">\(tasks)</ul></div>"
-        }.joined()
-    }
-
-    /// Gantt bars per task, grouped by phase, on one time axis from the run's start to its end (or now).
-    func timeline(definition: OrchestrationDefinition, children: [Job], run: Job) -> String {
-        let starts = children.compactMap(\.startTime)
-        guard let origin = starts.min() ?? run.startTime else { return "<p class=\"muted\">Nothing has started yet.</p>" }
-        let end = ([run.endTime ?? Date()] + children.compactMap(\.endTime)).max()!
-        let total = max(end.timeIntervalSince(origin), 0.001)
-        var out = "<div class=\"timeline\"><div class=\"axis\">0 s … \(String(format: "%.2f", total)) s</div>"
-        for phase in definition.phases {
-            let rows = children.filter { $0.orchestrationPhaseId == phase.id }
-            guard !rows.isEmpty else { continue }
-            out += "<div class=\"tl-phase\">\(h(phase.name))</div>"
-            for child in rows.sorted(by: { ($0.startTime ?? .distantFuture) < ($1.startTime ?? .distantFuture) }) {
-                let name = definition.tasks.first { $0.id == child.orchestrationTaskId }?.name ?? child.orchestrationTaskId ?? "?"
-                guard let start = child.startTime else {
-                    out += "<div class=\"tl-row\"><span class=\"tl-name\">\(h(name))</span><span class=\"muted\">not started</span></div>"
-                    continue
-                }
-                let left = start.timeIntervalSince(origin) / total * 100
-                let width = max((child.endTime ?? Date()).timeIntervalSince(start) / total * 100, 0.5)
-                out += "<div class=\"tl-row\"><span class=\"tl-name\">\(h(name))</span><span class=\"tl-track\"><span class=\"tl-bar \(child.status.rawValue)\" "
-                    + "style=\"left:\(String(format: "%.2f", left))%;width:\(String(format: "%.2f", min(width, 100 - left)))%\" title=\"\(h(name)): \(duration(child))\"></span></span></div>"
-            }
-        }
-        return out + "</div>"
-    }
-
-    func loginForm(_ message: String?) -> String {
-        (message.map { "<p class=\"error\">\(h($0))</p>" } ?? "")
-            + "<form method=\"post\" action=\"/console/login\"><p><label>Token <input type=\"password\" name=\"token\" id=\"token\" size=\"50\" autocomplete=\"off\"></label></p>"
-            + "<p><button type=\"submit\" id=\"login\">Log in</button></p></form>"
-    }
-}
-
-// MARK: - HTML
-
-func h(_ text: String) -> String {
-    var out = ""
-    for c in text {
-        switch c {
-        case "&": out += "&amp;"
-        case "<": out += "&lt;"
-        case ">": out += "&gt;"
-        case "\"": out += "&quot;"
-        case "'": out += "&#39;"
-        default: out.append(c)
-        }
-    }
-    return out
-}
-
-func u(_ text: String) -> String { text.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/?#"))) ?? text }
-
-func badge(_ status: JobStatus) -> String { "<span class=\"status \(status.rawValue)\">\(status.rawValue)</span>" }
-func phaseBadge(_ status: PhaseStatus) -> String { "<span class=\"status \(status.rawValue)\">\(status.rawValue)</span>" }
-
-func duration(_ job: Job) -> String {
-    if let seconds = job.durationSeconds { return String(format: "%.2f s", seconds) }
-    if let start = job.startTime { return String(format: "%.1f s so far", Date().timeIntervalSince(start)) }
-    return "–"
-}
-
-/// "2026-11-28 07:00 UTC".
-func utcMinute(_ date: Date) -> String {
-    var calendar = Calendar(identifier: .gregorian)
-    calendar.timeZone = TimeZone(identifier: "UTC")!
-    let c = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
-    return String(format: "%04d-%02d-%02d %02d:%02d UTC", c.year!, c.month!, c.day!, c.hour!, c.minute!)
-}
-
-func redirect(_ location: String) -> Response {
-    Response(status: .seeOther, headers: [.location: location])
-}
-
-func page(_ title: String, _ body: String, status: HTTPResponse.Status = .ok, token: Token? = nil, refresh: Int? = nil) -> Response {
-    let nav = token.map { token in
-        "<nav><a href=\"/console/orchestrations\">Orchestrations</a> <span class=\"muted\">project \(h(token.projectId)) · token \(token.id) (\(h(token.scope.description)))</span>"
-            + "<form method=\"post\" action=\"/console/logout\" class=\"inline\"><button type=\"submit\">Log out</button></form></nav>"
-    } ?? ""
-    let html = """
-        <!doctype html><html lang="en"><head><meta charset="utf-8"><title>\(h(title)) · Baton</title>
-        \(refresh.map { "<meta http-equiv=\"refresh\" content=\"\($0)\">" } ?? "")
-        <style>
-        body{font:14px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1000px;padding:1em;color:#222}
-        nav{display:flex;gap:1em;align-items:center;border-bottom:1px solid #ddd;padding-bottom:.5em}
-        table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #eee;padding:.3em .5em;text-align:left}
-        .muted{color:#777}.flag{background:#eef;border-radius:3px;padding:0 .3em;font-size:12px}.error{color:#b00}
-        .status{border-radius:3px;padding:0 .4em;color:#fff;background:#888}.success{background:#2a7}.warning{background:#d90}
-        .error.status,.status.error{background:#c33;color:#fff}.processing,.terminating{background:#27c}.waiting,.created,.pending{background:#999}
-        .terminated,.cancelled,.not-executed,.skipped{background:#555}
-        .phase{border-left:3px solid #ccd;padding-left:.8em;margin:.6em 0}ul.plain{list-style:none;padding-left:0}
-        .inline{display:inline}.button,button{display:inline-block;border:1px solid #27c;background:#fff;color:#27c;padding:.2em .8em;border-radius:3px;text-decoration:none;cursor:pointer}
-        .timeline{border:1px solid #eee;padding:.5em}.tl-phase{font-weight:600;margin-top:.4em}.axis{color:#777;font-size:12px}
-        .tl-row{display:flex;align-items:center;gap:.5em;height:20px}.tl-name{width:180px;overflow:hidden;white-space:nowrap}
-        .tl-track{position:relative;flex:1;height:12px;background:#f6f6f6}.tl-bar{position:absolute;top:0;height:12px;background:#27c;border-radius:2px}
-        .tl-bar.success{background:#2a7}.tl-bar.error{background:#c33}.tl-bar.warning{background:#d90}
-        pre{background:#f7f7f7;padding:.5em;overflow:auto;max-height:300px}
-        </style></head><body>\(nav)<h1>\(h(title))</h1>\(body)
-        <script>for (const t of document.querySelectorAll("time.local")) { const d = new Date(t.dateTime);
-        t.insertAdjacentText("afterend", " (" + d.toLocaleString([], {dateStyle: "medium", timeStyle: "short"}) + " your time)"); }</script>
-        </body></html>
-        """
-    return Response(status: status, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: html)))
 }

@@ -12,6 +12,10 @@ public struct BatonError: Error, Sendable, CustomStringConvertible {
         public static let forbidden = Code(raw: "forbidden")
         /// The database refused what it was asked to store (the data, not the connection).
         public static let refused = Code(raw: "refused")
+        /// A request body over the API's limit.
+        public static let tooLarge = Code(raw: "too-large")
+        /// Something failed that the caller cannot fix; the server log has the details.
+        public static let `internal` = Code(raw: "internal")
         public var description: String { raw }
         public var rawValue: String { raw }
     }

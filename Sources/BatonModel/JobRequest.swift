@@ -79,11 +79,11 @@ public struct JobRequest: Sendable, Hashable {
         return self
     }
 
-    /// A request from the API's JSON body: `component`, `config`, and optionally `configData`,
-    /// `mode`, `count`, `timeoutSeconds`, `retries`, `retryDelaySeconds`. Unknown fields are
-    /// refused, so a misspelt one does not silently do nothing.
+    /// A request from the API's JSON body (`POST /v1/jobs`, one job): `component`, `config`, and
+    /// optionally `configData`, `mode`, `timeoutSeconds`, `retries`, `retryDelaySeconds`.
+    /// Unknown fields are refused, so a misspelt one does not silently do nothing.
     public static func parse(_ body: [String: JSONValue], projectId: String) throws -> JobRequest {
-        let known: Set<String> = ["component", "config", "configData", "mode", "count", "timeoutSeconds", "retries", "retryDelaySeconds"]
+        let known: Set<String> = ["component", "config", "configData", "mode", "timeoutSeconds", "retries", "retryDelaySeconds"]
         if let unknown = body.keys.sorted().first(where: { !known.contains($0) }) {
             throw BatonError(.invalidInput, "unknown field '\(unknown)': a job takes \(known.sorted().joined(separator: ", "))", field: unknown)
         }
@@ -104,7 +104,7 @@ public struct JobRequest: Sendable, Hashable {
         }
         let configData = body["configData"].flatMap { $0 == .null ? nil : $0 }
         return try JobRequest(projectId: projectId, componentId: text("component") ?? "", configId: text("config") ?? "",
-                              configData: configData, mode: text("mode") ?? "run", count: whole("count") ?? 1,
+                              configData: configData, mode: text("mode") ?? "run",
                               timeoutSeconds: number("timeoutSeconds"), retries: whole("retries") ?? 0,
                               retryDelaySeconds: number("retryDelaySeconds") ?? 10, initializedBy: "api").validated()
     }

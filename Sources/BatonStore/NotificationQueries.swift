@@ -18,36 +18,6 @@ public struct PendingNotification: Sendable, Hashable {
     public var createdTime: Date
 }
 
-/// An outbox row as `baton notifications list` and the API show it.
-public struct NotificationRow: Sendable, Hashable {
-    public var id: Int64
-    public var jobId: Int64
-    public var event: String
-    public var subscriptionId: String?
-    public var channel: String
-    public var target: String
-    public var attempts: Int
-    public var createdTime: Date
-    public var deliveredTime: Date?
-    public var failedTime: Date?
-    public var lastError: String?
-
-    public var state: String { deliveredTime != nil ? "delivered" : failedTime != nil ? "failed" : "pending" }
-
-    public var json: JSONValue {
-        var object: [String: JSONValue] = [
-            "id": .number(Double(id)), "jobId": .string(String(jobId)), "event": .string(event), "channel": .string(channel),
-            "target": .string(target), "attempts": .number(Double(attempts)), "state": .string(state),
-            "createdTime": .string(Job.formatTime(createdTime)),
-        ]
-        if let subscriptionId { object["subscription"] = .string(subscriptionId) }
-        if let deliveredTime { object["deliveredTime"] = .string(Job.formatTime(deliveredTime)) }
-        if let failedTime { object["failedTime"] = .string(Job.formatTime(failedTime)) }
-        if let lastError { object["lastError"] = .string(lastError) }
-        return .object(object)
-    }
-}
-
 extension Store {
     /// Leases up to `limit` due notifications for one attempt each: their next attempt moves to
     /// `leaseSeconds` from now, so a coordinator that dies mid-attempt leaves them to be tried

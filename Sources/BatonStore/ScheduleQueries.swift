@@ -2,33 +2,6 @@ import BatonModel
 import Foundation
 import PostgresNIO
 
-/// A stored schedule and when it last fired.
-public struct ScheduleRow: Sendable {
-    public var projectId: String
-    public var id: String
-    public var orchestrationId: String
-    public var cron: String
-    public var enabled: Bool
-    public var onOverlap: String
-    /// The last change (apply, enable, disable): no slot before it fires.
-    public var updated: Date
-    public var lastFireTime: Date?
-}
-
-extension ScheduleRow {
-    /// The next slot after `now` (UTC), or nil when disabled.
-    public func nextFireTime(after now: Date) -> Date? {
-        enabled ? (try? CronExpression(cron))?.next(after: now) : nil
-    }
-
-    public func json(now: Date) -> JSONValue {
-        ["project": .string(projectId), "id": .string(id), "orchestration": .string(orchestrationId),
-         "cron": .string(cron), "onOverlap": .string(onOverlap), "enabled": .bool(enabled),
-         "nextFireTime": nextFireTime(after: now).map { .string(Job.formatTime($0)) } ?? .null,
-         "lastFireTime": lastFireTime.map { .string(Job.formatTime($0)) } ?? .null]
-    }
-}
-
 /// What a firing did.
 public struct Firing: Sendable, Hashable {
     public var fireTime: Date

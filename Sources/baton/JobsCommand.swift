@@ -110,9 +110,10 @@ struct Jobs: AsyncParsableCommand {
                 guard let job = try await store.job(id: id) else { throw BatonError(.notFound, "no job \(id)") }
                 return (job, job.isOrchestration ? try await store.children(of: id) : [])
             }
-            if job.isOrchestration {
-                if json { printJSON(runJSON(job, children)) } else { printJobDetail(job); print(""); printRun(job, children) }
-            } else if json { printJSON(job.json) } else { printJobDetail(job) }
+            let view = RunView(run: job, children: children)
+            if json { printJSON(view.json); return }
+            printJobDetail(job)
+            if job.isOrchestration { print(""); printRun(view) }
         }
     }
 
@@ -200,27 +201,18 @@ extension Jobs {
 
         func run() async throws {
             let id = self.id
-            let (job, plan) = try await db.withStore("baton.jobs") { try await Orchestrations.retryPlan(store: $0, jobId: id) }
+            let plan = try await db.withStore("baton.jobs") { try await Orchestrations.retryPlan(store: $0, jobId: id) }
+            let job = plan.run
             if json {
-                let tasks: [JSONValue] = plan.map { item in
-                    var object: [String: JSONValue] = ["taskId": .string(item.task.id), "matched": .bool(item.matched)]
-                    object["jobId"] = item.previousJobId.map { .string(String($0)) } ?? .null
-                    object["componentId"] = .string(item.task.componentId)
-                    object["configId"] = .string(item.task.configId)
-                    object["status"] = item.previousStatus.map { .string($0.rawValue) } ?? .null
-                    object["phaseId"] = .string(item.task.phase)
-                    object["phaseStatus"] = .string(item.phaseStatus.rawValue)
-                    return .object(object)
-                }
-                printJSON(["jobId": .string(String(job.id)), "configId": .string(job.configId), "matchedTasks": .array(tasks)])
+                printJSON(plan.json)
                 return
             }
             guard job.isOrchestration else {
                 print("job \(id) is not an orchestration run: 'baton jobs retry \(id)' queues a new job of \(job.componentId)/\(job.configId)")
                 return
             }
-            print("retry of run \(id) (\(job.status.rawValue)) would rerun \(plan.filter(\.matched).count) of \(plan.count) tasks:")
-            for item in plan {
+            print("retry of run \(id) (\(job.status.rawValue)) would rerun \(plan.matchedTaskIds.count) of \(plan.items.count) tasks:")
+            for item in plan.items {
                 let previous = item.previousJobId.map { "job \($0) \(item.previousStatus?.rawValue ?? "")" } ?? "no job"
                 print("  \(item.matched ? "[x]" : "[ ]") \(item.task.name) [\(item.task.id)] phase \(item.task.phase) (\(item.phaseStatus.rawValue)): \(previous)")
             }
@@ -246,8 +238,8 @@ extension Jobs {
                 let final = try await waitForJob(store, id: created.id)
                 return (final, final.isOrchestration ? try await store.children(of: final.id) : [])
             }
-            if json { printJSON(job.isOrchestration ? runJSON(job, children) : job.json) }
-            else if wait { job.isOrchestration ? printRun(job, children) : printJobDetail(job) }
+            if json { printJSON(RunView(run: job, children: children).json) }
+            else if wait { job.isOrchestration ? printRun(RunView(run: job, children: children)) : printJobDetail(job) }
             else { print("created job \(job.id) retrying job \(id)\(job.isOrchestration ? " with tasks \((job.onlyOrchestrationTaskIds ?? []).joined(separator: ", "))" : "")") }
             if wait && !job.status.isSuccessful { throw ExitCode(1) }
         }
@@ -285,7 +277,7 @@ extension Jobs {
                 while true {
                     guard let job = try await store.job(id: id) else { throw BatonError(.notFound, "no job \(id)") }
                     let children = job.isOrchestration ? try await store.children(of: id) : []
-                    let lines = job.isOrchestration ? renderRun(job, children) : ["job \(job.id) \(job.componentId)/\(job.configId): \(job.status.rawValue)  \(elapsed(job, now: Date()))"]
+                    let lines = job.isOrchestration ? renderRun(RunView(run: job, children: children)) : ["job \(job.id) \(job.componentId)/\(job.configId): \(job.status.rawValue)  \(elapsed(job, now: Date()))"]
                     if tty {
                         print("\u{1B}[H\u{1B}[2J" + lines.joined(separator: "\n"))
                     } else if lines.map({ $0.replacingOccurrences(of: #"[0-9.]+s so far"#, with: "", options: .regularExpression) })

@@ -34,9 +34,9 @@ struct RunCommand: AsyncParsableCommand {
             return (final, try await store.children(of: parent.id))
         }
         if json {
-            printJSON(runJSON(parent, children))
+            printJSON(RunView(run: parent, children: children).json)
         } else if wait {
-            printRun(parent, children)
+            printRun(RunView(run: parent, children: children))
         } else {
             print("created run \(parent.id) of orchestration '\(selection.orchestration)' (\(parent.onlyOrchestrationTaskIds?.count ?? 0) tasks)\(parent.status == .waiting ? "; it waits for the run in progress" : "")")
         }
@@ -56,21 +56,15 @@ struct PlanCommand: AsyncParsableCommand {
         let (definition, selected) = try await db.withStore("baton.plan") { store in
             try await Orchestrations.plan(store: store, projectId: selection.project, id: selection.orchestration, only: selection.only, exclude: selection.exclude)
         }
-        let progress = definition.progress(selected: selected, children: [:])
+        let plan = PlanView(orchestrationId: selection.orchestration, definition: definition, selected: selected)
         if json {
-            printJSON(.object(["orchestration": .string(selection.orchestration), "phases": .array(progress.phases.map { phase in
-                ["id": .string(phase.phase.id), "name": .string(phase.phase.name), "dependsOn": .array(phase.phase.dependsOn.map { .string($0) }),
-                 "willRun": .bool(phase.status != .skipped),
-                 "tasks": .array(phase.tasks.map { ["id": .string($0.task.id), "name": .string($0.task.name), "component": .string($0.task.componentId),
-                                                     "config": .string($0.task.configId), "enabled": .bool($0.task.enabled),
-                                                     "continueOnFailure": .bool($0.task.continueOnFailure), "willRun": .bool($0.selected)] })]
-            })]))
+            printJSON(plan.json)
             return
         }
         print("orchestration '\(selection.orchestration)': \(selected.count) of \(definition.tasks.count) tasks would run")
-        for (index, phase) in progress.phases.enumerated() {
+        for (index, phase) in plan.phases.enumerated() {
             let after = phase.phase.dependsOn.isEmpty ? "" : " (after \(phase.phase.dependsOn.joined(separator: ", ")))"
-            print("\(index + 1). phase \(phase.phase.name) [\(phase.phase.id)]\(after)\(phase.status == .skipped ? ": skipped, no task selected" : "")")
+            print("\(index + 1). phase \(phase.phase.name) [\(phase.phase.id)]\(after)\(phase.runs ? "" : ": skipped, no task selected")")
             for task in phase.tasks {
                 var notes: [String] = []
                 if !task.task.enabled { notes.append("disabled") } else if !task.selected { notes.append("deselected") }
@@ -136,29 +130,15 @@ struct CoordinatorCommand: AsyncParsableCommand {
     }
 }
 
-func runJSON(_ parent: Job, _ children: [Job]) -> JSONValue {
-    var json = parent.json
-    if case .object(var object) = json {
-        object["childJobs"] = .array(children.map(\.json))
-        if let progress = Orchestrations.progress(of: parent, children: children) {
-            object["phases"] = .array(progress.phases.map { ["id": .string($0.phase.id), "name": .string($0.phase.name), "status": .string($0.status.rawValue)] })
-        }
-        json = .object(object)
-    }
-    return json
-}
-
 /// The phase view of a run: phases in order, each with its tasks, job ids, statuses and durations.
-func renderRun(_ parent: Job, _ children: [Job], now: Date = Date()) -> [String] {
+func renderRun(_ view: RunView, now: Date = Date()) -> [String] {
+    let parent = view.run
     var lines = ["run \(parent.id) of orchestration '\(parent.configId)': \(parent.status.rawValue)\(parent.waitingReason.map { " (\($0.rawValue))" } ?? "")  \(elapsed(parent, now: now))"]
-    if let message = parent.result?["message"]?.stringValue { lines.append("  \(message)") }
-    guard let progress = Orchestrations.progress(of: parent, children: children) else { return lines }
-    let byTask = Dictionary(children.compactMap { job in job.orchestrationTaskId.map { ($0, job) } }, uniquingKeysWith: { $1 })
-    for (index, phase) in progress.phases.enumerated() {
+    if let message = view.message { lines.append("  \(message)") }
+    for (index, phase) in view.phases.enumerated() {
         lines.append("\(index + 1). \(phase.phase.name) [\(phase.phase.id)]: \(phase.status.rawValue)")
         for task in phase.tasks {
-            let job = byTask[task.task.id]
-            let state = job.map { "job \($0.id) \($0.status.rawValue)  \(elapsed($0, now: now))" }
+            let state = task.job.map { "job \($0.id) \($0.status.rawValue)  \(elapsed($0, now: now))" }
                 ?? (!task.task.enabled ? "disabled" : !task.selected ? "deselected" : phase.status == .notExecuted ? "not executed" : "pending")
             let flag = task.task.continueOnFailure ? " (continue on failure)" : ""
             lines.append("   - \(task.task.name) [\(task.task.id)] \(task.task.componentId)/\(task.task.configId)\(flag): \(state)")
@@ -167,8 +147,8 @@ func renderRun(_ parent: Job, _ children: [Job], now: Date = Date()) -> [String]
     return lines
 }
 
-func printRun(_ parent: Job, _ children: [Job]) {
-    for line in renderRun(parent, children) { print(line) }
+func printRun(_ view: RunView) {
+    for line in renderRun(view) { print(line) }
 }
 
 func elapsed(_ job: Job, now: Date) -> String {

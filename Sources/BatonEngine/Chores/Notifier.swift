@@ -144,31 +144,24 @@ public final class Notifier: Chore {
     }
 }
 
-/// What a notification says: the run's status, times, link and failed tasks.
+/// What a notification says: the run's status, times, link and failed tasks (from its `RunView`).
 public struct NotificationContent: Sendable {
     public var notification: PendingNotification
-    public var run: Job
-    public var children: [Job]
+    public var view: RunView
     public var consoleURL: String
+
+    public init(notification: PendingNotification, run: Job, children: [Job], consoleURL: String) {
+        self.notification = notification
+        self.view = RunView(run: run, children: children)
+        self.consoleURL = consoleURL
+    }
+
+    public var run: Job { view.run }
 
     public var link: String {
         var base = consoleURL
         while base.hasSuffix("/") { base.removeLast() }
         return "\(base)/console/jobs/\(run.id)"
-    }
-
-    /// The tasks whose jobs ended error, in phase order, with their messages.
-    public var failedTasks: [(name: String, taskId: String, componentId: String, configId: String, jobId: Int64, status: JobStatus, message: String?)] {
-        let progress = Orchestrations.progress(of: run, children: children)
-        let byTask = Dictionary(children.compactMap { job in job.orchestrationTaskId.map { ($0, job) } }, uniquingKeysWith: { $1 })
-        var out: [(name: String, taskId: String, componentId: String, configId: String, jobId: Int64, status: JobStatus, message: String?)] = []
-        for phase in progress?.phases ?? [] {
-            for task in phase.tasks {
-                guard let job = byTask[task.task.id], job.status == .error else { continue }
-                out.append((task.task.name, task.task.id, job.componentId, job.configId, job.id, job.status, job.result?["message"]?.stringValue))
-            }
-        }
-        return out
     }
 
     var headline: String {
@@ -192,14 +185,15 @@ public struct NotificationContent: Sendable {
         if let end = run.endTime { lines.append("Ended:     \(Job.formatTime(end))") }
         if let duration = run.durationSeconds { lines.append(String(format: "Duration:  %.1f s", duration)) }
         lines.append("Started by: \(run.initializedBy)")
-        if let message = run.result?["message"]?.stringValue { lines.append("Result:    \(message)") }
+        if let message = view.message { lines.append("Result:    \(message)") }
         lines.append("Link:      \(link)")
-        let failed = failedTasks
+        let failed = view.failedTasks
         if !failed.isEmpty {
             lines.append("")
             lines.append("Failed tasks:")
-            for task in failed {
-                lines.append("- \(task.name) [\(task.taskId)] \(task.componentId)/\(task.configId): job \(task.jobId) \(task.status.rawValue)\(task.message.map { ": \($0)" } ?? "")")
+            for item in failed {
+                let job = item.job.map { "job \($0.id) \($0.status.rawValue)" } ?? "no job"
+                lines.append("- \(item.task.name) [\(item.task.id)] \(item.task.componentId)/\(item.task.configId): \(job)\(item.message.map { ": \($0)" } ?? "")")
             }
         }
         lines.append("")
@@ -207,26 +201,15 @@ public struct NotificationContent: Sendable {
         return lines.joined(separator: "\n")
     }
 
+    /// The JSON POST: the event, the run in brief (`RunView.summaryJSON`) and its failed tasks
+    /// (each in the run view's task shape).
     public func webhookBody() -> Data {
-        var job: [String: JSONValue] = [
-            "id": .string(String(run.id)), "status": .string(run.status.rawValue), "orchestration": .string(run.configId),
-            "initializedBy": .string(run.initializedBy), "createdTime": .string(Job.formatTime(run.createdTime)), "url": .string(link),
-        ]
-        if let start = run.startTime { job["startTime"] = .string(Job.formatTime(start)) }
-        if let end = run.endTime { job["endTime"] = .string(Job.formatTime(end)) }
-        if let duration = run.durationSeconds { job["durationSeconds"] = .number(duration) }
-        if let message = run.result?["message"]?.stringValue { job["message"] = .string(message) }
         let body: JSONValue = [
             "id": .number(Double(notification.id)),
             "event": .string(notification.event),
             "project": ["id": .string(run.projectId)],
-            "job": .object(job),
-            "failedTasks": .array(failedTasks.map { task in
-                var object: [String: JSONValue] = ["name": .string(task.name), "taskId": .string(task.taskId), "componentId": .string(task.componentId),
-                                                   "configId": .string(task.configId), "jobId": .string(String(task.jobId)), "status": .string(task.status.rawValue)]
-                if let message = task.message { object["message"] = .string(message) }
-                return .object(object)
-            }),
+            "job": view.summaryJSON(url: link),
+            "failedTasks": .array(view.failedTasks.map(\.json)),
             "createdTime": .string(Job.formatTime(notification.createdTime)),
         ]
         return Data(body.jsonText.utf8)
