@@ -129,9 +129,13 @@ public final class Coordinator: Service, Sendable {
         definitions.withLock { cache in cache = cache.filter { running.contains($0.key) } }
         for id in running {
             let cached = definitions.withLock { $0[id] != nil }
-            let step = try await session.advance(runId: id, withDefinition: !cached) { parent, children in
+            let step = try await session.advance(runId: id, withDefinition: !cached, decide: { parent, children in
                 self.decide(parent: parent, children: children)
-            }
+            }, whenMissing: { missing in
+                // A task's configuration was deleted after the run started: the run cannot go on.
+                let names = missing.map { "task \($0.taskId) (\($0.componentId)/\($0.configId))" }.joined(separator: ", ")
+                return (.error, ["message": .string("configuration no longer exists for \(names)")])
+            })
             guard let step else { continue }
             advanced.increment()
             if !step.start.isEmpty {

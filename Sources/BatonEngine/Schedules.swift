@@ -24,8 +24,10 @@ public enum Schedules {
                 let (definition, selected) = try await Orchestrations.plan(store: store, projectId: schedule.projectId, id: schedule.orchestrationId,
                                                                             only: [], exclude: [])
                 let ordered = definition.tasks.map(\.id).filter(selected.contains)
+                let overlap = ScheduleSpec.Overlap(rawValue: schedule.onOverlap) ?? .queue
                 if let firing = try await store.fireSchedule(projectId: schedule.projectId, scheduleId: schedule.id, orchestrationId: schedule.orchestrationId,
-                                                             fireTime: slot, onOverlap: schedule.onOverlap, definition: definition.json, selected: ordered) {
+                                                             fireTime: slot, decide: { overlap.decide(unfinished: $0) },
+                                                             definition: definition.json, selected: ordered) {
                     logger.info("schedule fired", metadata: ["baton.schedule": "\(schedule.projectId)/\(schedule.id)", "baton.slot": "\(Job.formatTime(slot))",
                                                              "baton.outcome": "\(firing.outcome)", "baton.job_id": "\(firing.jobId.map(String.init) ?? "-")"])
                     fired.append(firing)

@@ -84,6 +84,20 @@ public struct ScheduleSpec: Sendable, Hashable {
         case skip
         /// Cancel the waiting runs, keep the newest.
         case replace
+
+        /// What a firing does when these runs of the orchestration are unfinished (id, status):
+        /// start a run (recorded as `outcome`) after cancelling `cancel`, or nothing (`skipped`).
+        public func decide(unfinished: [(id: Int64, status: JobStatus)]) -> (create: Bool, cancel: [Int64], outcome: String) {
+            guard !unfinished.isEmpty else { return (true, [], "created") }
+            switch self {
+            case .queue: return (true, [], "queued")
+            case .skip: return (false, [], "skipped")
+            case .replace:
+                // A run already processing stays; the new one queues behind it.
+                let waiting = unfinished.filter { !$0.status.isRunning }.map(\.id)
+                return (true, waiting, waiting.isEmpty ? "queued" : "replaced")
+            }
+        }
     }
     public var projectId: String
     public var id: String

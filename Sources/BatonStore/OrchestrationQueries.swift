@@ -155,10 +155,11 @@ public struct CoordinatorSession: Sendable {
 
     /// One advancement of a run, in one transaction: locks the parent, reads its task jobs' statuses,
     /// asks `decide` what to do, creates the jobs it names (a unique key on (run, task) makes a
-    /// repeated step harmless) and ends the run when told. A task whose configuration has
-    /// disappeared ends the run `error`.
+    /// repeated step harmless) and ends the run when told, or as `whenMissing` says when a task's
+    /// configuration has disappeared.
     @discardableResult
-    public func advance(runId: Int64, withDefinition: Bool, decide: @escaping @Sendable (RunHeader, [String: JobStatus]) -> RunStep) async throws -> RunStep? {
+    public func advance(runId: Int64, withDefinition: Bool, decide: @escaping @Sendable (RunHeader, [String: JobStatus]) -> RunStep,
+                        whenMissing: @escaping @Sendable ([ChildSpec]) -> (status: JobStatus, result: JSONValue)) async throws -> RunStep? {
         try await connection.guarded { [self] in
             let logger = self.logger
             do {
@@ -211,10 +212,7 @@ public struct CoordinatorSession: Sendable {
                         var created = Set<String>()
                         for try await id in rows.decode(String.self) { created.insert(id) }
                         let missing = specs.filter { !created.contains($0.taskId) }
-                        if !missing.isEmpty && step.finish == nil {
-                            let names = missing.map { "task \($0.taskId) (\($0.componentId)/\($0.configId))" }.joined(separator: ", ")
-                            step.finish = (.error, ["message": .string("configuration no longer exists for \(names)")])
-                        }
+                        if !missing.isEmpty && step.finish == nil { step.finish = whenMissing(missing) }
                     }
                     if let finish = step.finish {
                         try await tx.query("""

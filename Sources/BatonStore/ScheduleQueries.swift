@@ -36,10 +36,12 @@ extension Store {
 
     /// Fires slot `fireTime` of a schedule, once: the firing row's key (schedule, fire time)
     /// refuses a second one, from another coordinator or a retry. In one transaction with the
-    /// firing: the run (a snapshot of `definition` with `selected` tasks, initializedBy schedule)
-    /// or, with onOverlap skip and a run unfinished, nothing; with replace, the waiting runs are
-    /// cancelled first. Returns nil when the slot had fired already.
-    public func fireSchedule(projectId: String, scheduleId: String, orchestrationId: String, fireTime: Date, onOverlap: String,
+    /// firing: the orchestration's unfinished runs are locked and `decide` (the schedule's
+    /// onOverlap rule) says whether to start the run (a snapshot of `definition` with `selected`
+    /// tasks, initializedBy schedule) and which waiting runs to cancel first. Returns nil when the
+    /// slot had fired already.
+    public func fireSchedule(projectId: String, scheduleId: String, orchestrationId: String, fireTime: Date,
+                             decide: @Sendable ([(id: Int64, status: JobStatus)]) -> (create: Bool, cancel: [Int64], outcome: String),
                              definition: JSONValue, selected: [String]) async throws -> Firing? {
         let component = ExecutorSpec.orchestratorComponentId
         return try await transaction { tx in
@@ -50,31 +52,23 @@ extension Store {
                 ON CONFLICT DO NOTHING RETURNING fire_time
                 """, logger: logger) { inserted = true }
             guard inserted else { return nil }
-            var unfinished: [(Int64, String)] = []
-            for try await row in try await tx.query("""
+            var unfinished: [(id: Int64, status: JobStatus)] = []
+            for try await (id, status) in try await tx.query("""
                 SELECT id, status::text FROM jobs
                 WHERE project_id = \(projectId) AND component_id = \(component) AND config_id = \(orchestrationId)
                   AND status IN ('created', 'waiting', 'processing', 'terminating')
                 ORDER BY id FOR UPDATE
-                """, logger: logger).decode((Int64, String).self) { unfinished.append(row) }
-            var outcome = "created"
-            if !unfinished.isEmpty {
-                switch onOverlap {
-                case "skip":
-                    try await tx.query("""
-                        UPDATE schedule_firings SET outcome = 'skipped'
-                        WHERE project_id = \(projectId) AND schedule_id = \(scheduleId) AND fire_time = \(fireTime)
-                        """, logger: logger)
-                    return Firing(fireTime: fireTime, outcome: "skipped", jobId: nil)
-                case "replace":
-                    let waiting = unfinished.filter { $0.1 == "created" || $0.1 == "waiting" }.map(\.0)
-                    for id in waiting { try await tx.query("SELECT kill_job(\(id))", logger: logger) }
-                    // A run already processing stays; the new one queues behind it.
-                    outcome = waiting.isEmpty ? "queued" : "replaced"
-                default:
-                    outcome = "queued"
-                }
+                """, logger: logger).decode((Int64, String).self) { unfinished.append((id, JobStatus(rawValue: status) ?? .processing)) }
+            let decision = decide(unfinished)
+            guard decision.create else {
+                try await tx.query("""
+                    UPDATE schedule_firings SET outcome = \(decision.outcome)
+                    WHERE project_id = \(projectId) AND schedule_id = \(scheduleId) AND fire_time = \(fireTime)
+                    """, logger: logger)
+                return Firing(fireTime: fireTime, outcome: decision.outcome, jobId: nil)
             }
+            for id in decision.cancel { try await tx.query("SELECT kill_job(\(id))", logger: logger) }
+            let outcome = decision.outcome
             var jobId: Int64?
             for try await id in try await tx.query("""
                 INSERT INTO jobs (project_id, component_id, config_id, type, parameters, executor, only_orchestration_task_ids, initialized_by)

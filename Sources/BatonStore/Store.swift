@@ -118,6 +118,18 @@ public final class Store: Sendable {
     }
 }
 
+extension Store {
+    /// A transaction whose own errors (BatonError) come out as they are, not wrapped.
+    func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await client.withTransaction(logger: logger) { try await body($0) }
+        } catch let error as PostgresTransactionError {
+            if let inner = error.closureError as? BatonError { throw inner }
+            throw error
+        }
+    }
+}
+
 extension PostgresRandomAccessRow {
     func json(_ column: String) throws -> JSONValue? {
         guard let text = try self[column].decode(String?.self) else { return nil }

@@ -61,3 +61,16 @@ struct CronTests {
         }
     }
 }
+
+@Suite("a schedule's onOverlap rule")
+struct ScheduleOverlapTests {
+    @Test("queue starts a run behind the unfinished one, skip starts none, replace cancels the runs not yet started")
+    func decide() {
+        #expect(ScheduleSpec.Overlap.skip.decide(unfinished: []) == (true, [], "created"))
+        let unfinished: [(id: Int64, status: JobStatus)] = [(1, .processing), (2, .waiting), (3, .created)]
+        #expect(ScheduleSpec.Overlap.queue.decide(unfinished: unfinished) == (true, [], "queued"))
+        #expect(ScheduleSpec.Overlap.skip.decide(unfinished: unfinished) == (false, [], "skipped"))
+        #expect(ScheduleSpec.Overlap.replace.decide(unfinished: unfinished) == (true, [2, 3], "replaced"))
+        #expect(ScheduleSpec.Overlap.replace.decide(unfinished: [(1, .terminating)]) == (true, [], "queued"))
+    }
+}
