@@ -1,4 +1,5 @@
 import BatonModel
+import BatonEngine
 import BatonStore
 import Foundation
 import Logging
@@ -101,5 +102,17 @@ public actor TestPostgres {
             try? LocalPostgres(.init(directory: directory)).down(mode: "immediate")
             try? FileManager.default.removeItem(atPath: directory)
         }
+    }
+}
+
+extension TestPostgres {
+    /// A fresh, migrated database with the documents of `yaml` applied, as `baton apply` would
+    /// apply them: the prologue of most tests. Returns its URL.
+    public func makeDatabase(_ name: String, applying yaml: String) async throws -> String {
+        let url = try await makeDatabase(name)
+        try await Store.withStore(url: url, logger: logger) { store in
+            _ = try await Apply.apply(try Documents.parse(yaml), store: store)
+        }
+        return url
     }
 }

@@ -67,9 +67,7 @@ struct ExecutionFencingTests {
     }
 
     func setUp(_ name: String, _ yaml: String) async throws -> String {
-        let url = try await TestPostgres.shared.makeDatabase(name)
-        try await Store.withStore(url: url, logger: logger) { store in _ = try await Apply.apply(try Documents.parse(yaml), store: store) }
-        return url
+        try await TestPostgres.shared.makeDatabase(name, applying: yaml)
     }
 
     /// Waits until `id` is final and returns it, checking at that same moment which of the job's

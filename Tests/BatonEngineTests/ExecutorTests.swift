@@ -11,9 +11,7 @@ struct ExecutorTests {
 
     @Test("process: parameters on stdin and in the environment, each output line an event, exit code decides")
     func process() async throws {
-        let url = try await TestPostgres.shared.makeDatabase("process")
-        try await Store.withStore(url: url, logger: logger) { store in
-            _ = try await Apply.apply(try Documents.parse("""
+        let url = try await TestPostgres.shared.makeDatabase("process", applying: """
                 - kind: component
                   id: script
                   executor:
@@ -21,7 +19,8 @@ struct ExecutorTests {
                     command: ["sh", "-c", "echo job=$BATON_JOB_ID run=$BATON_RUN_ID; printenv BATON_PARAMETERS; cat; echo; echo oops >&2; exit $(cat /dev/null; echo $CODE)"]
                     environment: {CODE: "3"}
                 - {kind: configuration, component: script, id: fails, parameters: {table: orders}}
-                """), store: store)
+                """)
+        try await Store.withStore(url: url, logger: logger) { store in
             let job = try await store.createJobs(componentId: "script", configId: "fails")[0]
             let worker = try BatonProcess(["worker"], databaseURL: url)
             defer { worker.stop() }
@@ -40,14 +39,13 @@ struct ExecutorTests {
 
     @Test("process: a command that does not exist ends the job error, and the worker goes on")
     func missingCommand() async throws {
-        let url = try await TestPostgres.shared.makeDatabase("missing")
-        try await Store.withStore(url: url, logger: logger) { store in
-            _ = try await Apply.apply(try Documents.parse("""
+        let url = try await TestPostgres.shared.makeDatabase("missing", applying: """
                 - {kind: component, id: ghost, executor: {type: process, command: ["/nonexistent/tool", "--x"]}}
                 - {kind: configuration, component: ghost, id: g}
                 - {kind: component, id: fine, executor: {type: noop}}
                 - {kind: configuration, component: fine, id: f}
-                """), store: store)
+                """)
+        try await Store.withStore(url: url, logger: logger) { store in
             let worker = try BatonProcess(["worker"], databaseURL: url)
             defer { worker.stop() }
             let ghost = try await store.createJobs(componentId: "ghost", configId: "g")[0]
@@ -62,14 +60,13 @@ struct ExecutorTests {
 
     @Test("a worker with --components claims only those; a NOTIFY wakes it without waiting for its poll")
     func componentsAndWakeUp() async throws {
-        let url = try await TestPostgres.shared.makeDatabase("components")
-        try await Store.withStore(url: url, logger: logger) { store in
-            _ = try await Apply.apply(try Documents.parse("""
+        let url = try await TestPostgres.shared.makeDatabase("components", applying: """
                 - {kind: component, id: mine, executor: {type: noop}}
                 - {kind: configuration, component: mine, id: m}
                 - {kind: component, id: theirs, executor: {type: noop}}
                 - {kind: configuration, component: theirs, id: t}
-                """), store: store)
+                """)
+        try await Store.withStore(url: url, logger: logger) { store in
             // Polls only every 120 s: jobs created after it is idle can only start through NOTIFY.
             // A worker announces its rank ('ranks') once its LISTEN is in place: wait for that.
             let worker = try await store.client.withConnection { connection in

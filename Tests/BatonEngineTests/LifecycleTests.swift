@@ -11,9 +11,8 @@ struct LifecycleTests {
 
     @Test("a job killed before it starts ends cancelled; killing a finished job is refused")
     func cancelBeforeStart() async throws {
-        let url = try await TestPostgres.shared.makeDatabase("cancel")
+        let url = try await TestPostgres.shared.makeDatabase("cancel", applying: "- {kind: component, id: ok, executor: {type: noop}}\n- {kind: configuration, component: ok, id: a}")
         try await Store.withStore(url: url, logger: logger) { store in
-            _ = try await Apply.apply(try Documents.parse("- {kind: component, id: ok, executor: {type: noop}}\n- {kind: configuration, component: ok, id: a}"), store: store)
             let job = try await store.createJobs(componentId: "ok", configId: "a")[0]
             #expect(try await store.killJob(id: job.id) == .cancelled)
             let cancelled = try await store.job(id: job.id)!
@@ -32,12 +31,11 @@ struct LifecycleTests {
 
     @Test("killing a running process job ends it terminated and its process group is gone")
     func terminateProcess() async throws {
-        let url = try await TestPostgres.shared.makeDatabase("terminate")
-        try await Store.withStore(url: url, logger: logger) { store in
-            _ = try await Apply.apply(try Documents.parse("""
+        let url = try await TestPostgres.shared.makeDatabase("terminate", applying: """
                 - {kind: component, id: long, executor: {type: process, command: ["sh", "-c", "echo $$; sleep 60; echo never"]}}
                 - {kind: configuration, component: long, id: l}
-                """), store: store)
+                """)
+        try await Store.withStore(url: url, logger: logger) { store in
             let worker = try BatonProcess(["worker"], databaseURL: url)
             defer { worker.stop() }
             let job = try await store.createJobs(componentId: "long", configId: "l")[0]
@@ -59,9 +57,8 @@ struct LifecycleTests {
 
     @Test("a job over its timeout is stopped and ends error with reason timeout")
     func timeout() async throws {
-        let url = try await TestPostgres.shared.makeDatabase("timeout")
+        let url = try await TestPostgres.shared.makeDatabase("timeout", applying: "- {kind: component, id: s, executor: {type: sleep}}\n- {kind: configuration, component: s, id: slow, parameters: {seconds: 60}}")
         try await Store.withStore(url: url, logger: logger) { store in
-            _ = try await Apply.apply(try Documents.parse("- {kind: component, id: s, executor: {type: sleep}}\n- {kind: configuration, component: s, id: slow, parameters: {seconds: 60}}"), store: store)
             let worker = try BatonProcess(["worker"], databaseURL: url)
             defer { worker.stop() }
             let job = try await store.createJobs(componentId: "s", configId: "slow", timeoutSeconds: 0.5)[0]
@@ -74,9 +71,8 @@ struct LifecycleTests {
 
     @Test("a component's default timeout applies to its jobs; a job's own timeout wins")
     func componentTimeout() async throws {
-        let url = try await TestPostgres.shared.makeDatabase("comptimeout")
+        let url = try await TestPostgres.shared.makeDatabase("comptimeout", applying: "- {kind: component, id: s, executor: {type: sleep}, timeoutSeconds: 0.3}\n- {kind: configuration, component: s, id: slow, parameters: {seconds: 60}}")
         try await Store.withStore(url: url, logger: logger) { store in
-            _ = try await Apply.apply(try Documents.parse("- {kind: component, id: s, executor: {type: sleep}, timeoutSeconds: 0.3}\n- {kind: configuration, component: s, id: slow, parameters: {seconds: 60}}"), store: store)
             let worker = try BatonProcess(["worker"], databaseURL: url)
             defer { worker.stop() }
             let defaulted = try await store.createJobs(componentId: "s", configId: "slow")[0]
@@ -90,9 +86,7 @@ struct LifecycleTests {
 
     @Test("killing an orchestration run terminates its running task jobs and starts no more phases")
     func killCascade() async throws {
-        let url = try await TestPostgres.shared.makeDatabase("cascade")
-        try await Store.withStore(url: url, logger: logger) { store in
-            _ = try await Apply.apply(try Documents.parse("""
+        let url = try await TestPostgres.shared.makeDatabase("cascade", applying: """
                 - {kind: component, id: s, executor: {type: sleep}}
                 - {kind: configuration, component: s, id: slow, parameters: {seconds: 60}}
                 - {kind: configuration, component: s, id: quick, parameters: {seconds: 0}}
@@ -102,7 +96,8 @@ struct LifecycleTests {
                   tasks:
                     - {id: a, name: A, phase: 1, task: {componentId: s, configId: slow}}
                     - {id: b, name: B, phase: 2, task: {componentId: s, configId: quick}}
-                """), store: store)
+                """)
+        try await Store.withStore(url: url, logger: logger) { store in
             let worker = try BatonProcess(["worker"], databaseURL: url)
             let coordinator = try BatonProcess(["coordinator"], databaseURL: url)
             defer { worker.stop(); coordinator.stop() }
@@ -121,9 +116,8 @@ struct LifecycleTests {
 
     @Test("a late result from a worker whose claim was taken over is refused")
     func fencing() async throws {
-        let url = try await TestPostgres.shared.makeDatabase("fencing")
+        let url = try await TestPostgres.shared.makeDatabase("fencing", applying: "- {kind: component, id: ok, executor: {type: noop}}\n- {kind: configuration, component: ok, id: a}")
         try await Store.withStore(url: url, logger: logger) { store in
-            _ = try await Apply.apply(try Documents.parse("- {kind: component, id: ok, executor: {type: noop}}\n- {kind: configuration, component: ok, id: a}"), store: store)
             let job = try await store.createJobs(componentId: "ok", configId: "a")[0]
             let claimed = try await store.withWorkerSession(workerId: "old", leaseSeconds: 30) { session in
                 try await session.turn(outcomes: [], claimLimit: 1, components: nil).claimed

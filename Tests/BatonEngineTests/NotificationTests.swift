@@ -153,9 +153,7 @@ struct NotificationTests {
         let receiver = try TestHTTPServer(status: 200, body: "ok")
         let flag = FileManager.default.temporaryDirectory.appendingPathComponent("baton-quick-\(UUID().uuidString)").path
         _ = FileManager.default.createFile(atPath: flag, contents: Data())
-        let url = try await TestPostgres.shared.makeDatabase("notify_long")
-        try await Store.withStore(url: url, logger: logger) { store in
-            _ = try await Apply.apply(try Documents.parse("""
+        let url = try await TestPostgres.shared.makeDatabase("notify_long", applying: """
                 - {kind: component, id: step, executor: {type: process, command: ["sh", "-c", "[ -f \(flag) ] || sleep 30"]}}
                 - {kind: configuration, component: step, id: s}
                 - kind: orchestration
@@ -169,7 +167,8 @@ struct NotificationTests {
                   processingLongPercent: 100
                   waitingLongMinutes: 0.05
                   channel: {type: webhook, url: '\(receiver.url)', secret: \(Self.secret)}
-                """), store: store)
+                """)
+        try await Store.withStore(url: url, logger: logger) { store in
         }
         let worker = try BatonProcess(["worker"], databaseURL: url)
         defer { _ = worker.stop() }

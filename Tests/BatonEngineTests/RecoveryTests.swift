@@ -10,9 +10,7 @@ struct RecoveryTests {
     let logger = TestPostgres.shared.logger
 
     func setUp(_ name: String, _ yaml: String) async throws -> String {
-        let url = try await TestPostgres.shared.makeDatabase(name)
-        try await Store.withStore(url: url, logger: logger) { store in _ = try await Apply.apply(try Documents.parse(yaml), store: store) }
-        return url
+        try await TestPostgres.shared.makeDatabase(name, applying: yaml)
     }
 
     @Test("a worker killed with SIGKILL: its job ends error (worker-lost) within lease + rescue interval, or runs again when it has retries")

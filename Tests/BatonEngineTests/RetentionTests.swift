@@ -12,9 +12,7 @@ struct RetentionTests {
 
     @Test("old finished jobs and runs go with their task jobs, events and notifications; unfinished, recent and retrying jobs stay")
     func prune() async throws {
-        let url = try await TestPostgres.shared.makeDatabase("retention")
-        try await Store.withStore(url: url, logger: logger) { store in
-            _ = try await Apply.apply(try Documents.parse("""
+        let url = try await TestPostgres.shared.makeDatabase("retention", applying: """
                 - {kind: component, id: ok, executor: {type: process, command: [echo, hello]}}
                 - {kind: component, id: idle, executor: {type: noop}}
                 - {kind: configuration, component: ok, id: a}
@@ -25,7 +23,8 @@ struct RetentionTests {
                   phases: [{id: 1, name: One}]
                   tasks: [{id: a, name: A, phase: 1, task: {componentId: ok, configId: a}}, {id: b, name: B, phase: 1, task: {componentId: ok, configId: b}}]
                 - {kind: notification, id: hook, events: [job-succeeded], channel: {type: email, address: ops@example.com}}
-                """), store: store)
+                """)
+        try await Store.withStore(url: url, logger: logger) { store in
         }
         let worker = try BatonProcess(["worker", "--components", "ok"], databaseURL: url)
         defer { _ = worker.stop() }

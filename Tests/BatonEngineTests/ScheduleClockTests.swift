@@ -12,9 +12,7 @@ struct ScheduleClockTests {
 
     @Test("two coordinators and a schedule every minute: the next slot fires once, its run succeeds, initializedBy schedule")
     func realClock() async throws {
-        let url = try await TestPostgres.shared.makeDatabase("sched_clock")
-        try await Store.withStore(url: url, logger: logger) { store in
-            _ = try await Apply.apply(try Documents.parse("""
+        let url = try await TestPostgres.shared.makeDatabase("sched_clock", applying: """
                 - {kind: component, id: ok, executor: {type: noop}}
                 - {kind: configuration, component: ok, id: a}
                 - kind: orchestration
@@ -22,7 +20,8 @@ struct ScheduleClockTests {
                   phases: [{id: 1, name: One}]
                   tasks: [{id: a, name: A, phase: 1, task: {componentId: ok, configId: a}}]
                 - {kind: schedule, id: every-minute, orchestration: minutely, cron: "* * * * *"}
-                """), store: store)
+                """)
+        try await Store.withStore(url: url, logger: logger) { store in
         }
         let worker = try BatonProcess(["worker"], databaseURL: url)
         defer { _ = worker.stop() }

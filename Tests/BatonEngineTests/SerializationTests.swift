@@ -50,13 +50,12 @@ struct ProjectLimitTests {
 
     @Test("max_parallel_jobs = 2: never more than 2 processing, the rest wait with reason project-limit")
     func projectLimit() async throws {
-        let url = try await TestPostgres.shared.makeDatabase("limit")
-        try await Store.withStore(url: url, logger: logger) { store in
-            _ = try await Apply.apply(try Documents.parse("""
+        let url = try await TestPostgres.shared.makeDatabase("limit", applying: """
                 - {kind: project, id: small, maxParallelJobs: 2}
                 - {kind: component, project: small, id: slow, executor: {type: sleep}}
                 \((1...10).map { "- {kind: configuration, project: small, component: slow, id: c\($0), parameters: {seconds: 0.4}}" }.joined(separator: "\n"))
-                """), store: store)
+                """)
+        try await Store.withStore(url: url, logger: logger) { store in
             var ids: [Int64] = []
             for i in 1...10 { ids += try await store.createJobs(projectId: "small", componentId: "slow", configId: "c\(i)").map(\.id) }
             let workers = try BatonProcess.workers(2, databaseURL: url, arguments: ["--concurrency", "8"])

@@ -27,12 +27,11 @@ struct WakeTests {
 
     @Test("single jobs created one at a time spread over idle workers, and each starts long before any poll")
     func spread() async throws {
-        let url = try await TestPostgres.shared.makeDatabase("spread")
-        try await Store.withStore(url: url, logger: logger) { store in
-            _ = try await Apply.apply(try Documents.parse("""
+        let url = try await TestPostgres.shared.makeDatabase("spread", applying: """
                 - {kind: component, id: quick, executor: {type: noop}}
                 - {kind: configuration, component: quick, id: q}
-                """), store: store)
+                """)
+        try await Store.withStore(url: url, logger: logger) { store in
             // A long lease and poll: only NOTIFY (or the 25 ms fallback) can start the jobs quickly.
             let workers = try BatonProcess.workers(3, databaseURL: url, arguments: ["--poll-seconds", "120", "--lease-seconds", "300"])
             defer { for worker in workers { worker.stop() } }
@@ -58,12 +57,11 @@ struct WakeTests {
 
     @Test("a finish wakes an idle worker when a job waits for the configuration it freed")
     func finishWakesWaiting() async throws {
-        let url = try await TestPostgres.shared.makeDatabase("finishwake")
-        try await Store.withStore(url: url, logger: logger) { store in
-            _ = try await Apply.apply(try Documents.parse("""
+        let url = try await TestPostgres.shared.makeDatabase("finishwake", applying: """
                 - {kind: component, id: s, executor: {type: sleep}}
                 - {kind: configuration, component: s, id: x, parameters: {seconds: 4}}
-                """), store: store)
+                """)
+        try await Store.withStore(url: url, logger: logger) { store in
             let slow = ["--poll-seconds", "120", "--lease-seconds", "300", "--drain-seconds", "30"]
             let first = try BatonProcess(["worker"] + slow, databaseURL: url)
             defer { first.stop() }

@@ -42,15 +42,14 @@ struct MetricsTests {
 
     @Test("worker, coordinator and API expose claims, outcomes, durations, leadership and queue depth")
     func everyProcess() async throws {
-        let url = try await TestPostgres.shared.makeDatabase("metrics")
-        try await Store.withStore(url: url, logger: logger) { store in
-            _ = try await Apply.apply(try Documents.parse("""
+        let url = try await TestPostgres.shared.makeDatabase("metrics", applying: """
                 - {kind: component, id: ok, executor: {type: noop}}
                 - {kind: component, id: broken, executor: {type: fail}}
                 - {kind: configuration, component: ok, id: a}
                 - {kind: configuration, component: broken, id: b}
                 - {kind: configuration, component: ok, id: held}
-                """), store: store)
+                """)
+        try await Store.withStore(url: url, logger: logger) { store in
         }
         let worker = try BatonProcess(["worker", "--metrics-port", "0", "--components", "ok,broken", "--log-format", "json", "--log-level", "info"], databaseURL: url)
         defer { _ = worker.stop() }

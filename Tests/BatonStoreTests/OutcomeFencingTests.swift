@@ -16,11 +16,7 @@ struct OutcomeFencingTests {
     let logger = TestPostgres.shared.logger
 
     func setUp(_ name: String) async throws -> String {
-        let url = try await TestPostgres.shared.makeDatabase(name)
-        try await Store.withStore(url: url, logger: logger) { store in
-            _ = try await Apply.apply(try Documents.parse("- {kind: component, id: ok, executor: {type: noop}}\n- {kind: configuration, component: ok, id: a}"), store: store)
-        }
-        return url
+        try await TestPostgres.shared.makeDatabase(name, applying: "- {kind: component, id: ok, executor: {type: noop}}\n- {kind: configuration, component: ok, id: a}")
     }
 
     /// Each statement here returns one text column.

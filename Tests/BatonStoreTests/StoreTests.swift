@@ -38,9 +38,8 @@ struct StoreTests {
 
     @Test("one event that cannot be stored (its job is gone) does not take the others of its batch with it")
     func eventBatchFallback() async throws {
-        let url = try await TestPostgres.shared.makeDatabase("eventbatch")
+        let url = try await TestPostgres.shared.makeDatabase("eventbatch", applying: "- {kind: component, id: ok, executor: {type: noop}}\n- {kind: configuration, component: ok, id: a}")
         try await Store.withStore(url: url, logger: logger) { store in
-            _ = try await Apply.apply(try Documents.parse("- {kind: component, id: ok, executor: {type: noop}}\n- {kind: configuration, component: ok, id: a}"), store: store)
             let job = try await store.createJobs(componentId: "ok", configId: "a")[0]
             _ = try? await store.appendEvents([NewEvent(jobId: job.id, stream: .stdout, message: "kept"),
                                                NewEvent(jobId: 999_999, stream: .stdout, message: "its job does not exist"),
@@ -74,13 +73,12 @@ struct StoreTests {
 
     @Test("a bad apply file leaves the database unchanged")
     func applyIsAllOrNothing() async throws {
-        let url = try await TestPostgres.shared.makeDatabase("apply")
-        try await Store.withStore(url: url, logger: logger) { store in
-            _ = try await Apply.apply(try Documents.parse("""
+        let url = try await TestPostgres.shared.makeDatabase("apply", applying: """
                 kind: component
                 id: keep
                 executor: {type: noop}
-                """), store: store)
+                """)
+        try await Store.withStore(url: url, logger: logger) { store in
             let before = try await counts(store)
             let bad = try Documents.parse("""
                 kind: component
@@ -123,12 +121,11 @@ struct StoreTests {
 
     @Test("a job freezes its parameters: configuration overlaid by the job's configData")
     func jobParameters() async throws {
-        let url = try await TestPostgres.shared.makeDatabase("params")
-        try await Store.withStore(url: url, logger: logger) { store in
-            _ = try await Apply.apply(try Documents.parse("""
+        let url = try await TestPostgres.shared.makeDatabase("params", applying: """
                 - {kind: component, id: s, executor: {type: sleep}}
                 - {kind: configuration, component: s, id: c, parameters: {seconds: 1, label: base}}
-                """), store: store)
+                """)
+        try await Store.withStore(url: url, logger: logger) { store in
             let job = try await store.createJobs(componentId: "s", configId: "c", configData: ["seconds": 0])[0]
             #expect(job.parameters == ["seconds": 0, "label": "base"])
             #expect(job.runId == String(job.id))

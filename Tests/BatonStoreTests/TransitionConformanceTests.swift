@@ -19,15 +19,14 @@ struct TransitionConformanceTests {
 
     @Test("every transition the database makes is a row of the table, and every row is driven")
     func conformance() async throws {
-        let url = try await TestPostgres.shared.makeDatabase("transitions")
-        try await Store.withStore(url: url, logger: logger) { store in
-            _ = try await Apply.apply(try Documents.parse("""
+        let url = try await TestPostgres.shared.makeDatabase("transitions", applying: """
                 - {kind: component, id: ok, executor: {type: noop}}
                 \(["a", "b", "c", "d", "e", "f"].map { "- {kind: configuration, component: ok, id: \($0)}" }.joined(separator: "\n"))
                 - {kind: project, id: small, maxParallelJobs: 2}
                 - {kind: component, project: small, id: s, executor: {type: noop}}
                 \(["x", "y", "z"].map { "- {kind: configuration, project: small, component: s, id: \($0)}" }.joined(separator: "\n"))
-                """), store: store)
+                """)
+        try await Store.withStore(url: url, logger: logger) { store in
             try await store.client.query("""
                 CREATE TABLE audit (job_id bigint, old_status text, new_status text, at timestamptz DEFAULT clock_timestamp())
                 """, logger: logger)
