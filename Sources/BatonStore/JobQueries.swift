@@ -255,6 +255,9 @@ public struct WorkerSession: Sendable {
     let logger: Logger
     public let workerId: String
     public let leaseSeconds: Double
+    /// The last project the previous claim visited: the next one goes on from there, so the
+    /// projects with work are served in turn.
+    let cursor = ClaimCursor()
 
     /// The connection was closed (a terminated backend, a restarted server): lease a new one.
     public func checkOpen() throws {
@@ -265,21 +268,27 @@ public struct WorkerSession: Sendable {
     /// Returns the ids of the outcomes accepted (a report from a worker that lost the job is
     /// refused) and the jobs claimed.
     public func turn(outcomes: [JobOutcome], claimLimit: Int, components: [String]?) async throws -> (accepted: Set<Int64>, claimed: [Job]) {
-        let (workerId, leaseSeconds, logger, connection) = (self.workerId, self.leaseSeconds, self.logger, self.connection)
+        let (workerId, leaseSeconds, logger, connection, cursor) = (self.workerId, self.leaseSeconds, self.logger, self.connection, self.cursor)
+        let after = cursor.value
         // One statement, one round trip, one transaction (sql/functions/worker_turn.sql).
         return try await Store.refusals { try await connection.guarded {
             let rows = try await connection.query("""
-                SELECT accepted, \(unescaped: Store.jobColumns) FROM (
-                    SELECT t.accepted, (t.job).* FROM worker_turn(
+                SELECT accepted, claim_cursor, \(unescaped: Store.jobColumns) FROM (
+                    SELECT t.accepted, t.claim_cursor, (t.job).* FROM worker_turn(
                         \(workerId), \(outcomes.map(\.id))::bigint[], \(outcomes.map { Int32($0.attempt) })::integer[],
                         \(outcomes.map(\.status.rawValue))::job_status[], \(outcomes.map(\.result.jsonText))::jsonb[],
-                        \(Int32(claimLimit)), \(components)::text[], \(leaseSeconds)) t) x
+                        \(Int32(claimLimit)), \(components)::text[], \(leaseSeconds), \(after)::text) t) x
                 """, logger: logger)
             var accepted = Set<Int64>()
             var claimed: [Job] = []
+            var first = true
             for try await row in rows {
                 let r = row.makeRandomAccess()
-                if accepted.isEmpty { accepted.formUnion(try r["accepted"].decode([Int64].self)) }
+                if first {
+                    accepted.formUnion(try r["accepted"].decode([Int64].self))
+                    if claimLimit > 0 { cursor.value = try r["claim_cursor"].decode(String?.self) }
+                    first = false
+                }
                 if try r["id"].decode(Int64?.self) != nil { claimed.append(try Store.decodeJob(row)) }
             }
             return (accepted, claimed)
@@ -414,6 +423,15 @@ extension Store {
         default:
             throw BatonError(.notFound, "no job \(id)", field: "id")
         }
+    }
+}
+
+/// Where a worker's next claim goes on visiting projects.
+final class ClaimCursor: Sendable {
+    private let state = Mutex<String?>(nil)
+    var value: String? {
+        get { state.withLock { $0 } }
+        set { state.withLock { $0 = newValue } }
     }
 }
 
