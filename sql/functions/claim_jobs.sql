@@ -28,7 +28,11 @@ DROP FUNCTION IF EXISTS claim_jobs(text, integer, text[], double precision, bool
 CREATE OR REPLACE FUNCTION claim_jobs(p_worker text, p_limit integer, p_components text[], p_lease_seconds double precision,
                                       p_containers boolean DEFAULT false, p_after text DEFAULT NULL)
 RETURNS SETOF jobs
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE
+-- A claim reads a few dozen rows: a parallel plan (which a generic plan over a large backlog
+-- can get) cost 10 ms of worker start-up each time in pgbench.
+SET max_parallel_workers_per_gather = 0
+AS $$
 DECLARE
     now_        timestamptz := clock_timestamp();
     projects_   text[];
@@ -45,6 +49,10 @@ DECLARE
     c_ids       bigint[] := '{}';     -- candidates, in the order they are served
     c_keys      text[] := '{}';       -- their configuration's lock key
     c_projects  text[] := '{}';
+    c_components text[] := '{}';
+    c_configs   text[] := '{}';
+    head_components text[];
+    head_configs text[];
     c_slots     integer[] := '{}';    -- the slot each one got (NULL for runs)
     locked      bigint[];
     blocked     bigint[];
@@ -60,8 +68,10 @@ BEGIN
     IF p_containers THEN
         -- Orchestration runs: the oldest heads, serialized per orchestration; no project limit.
         SELECT coalesce(array_agg(h.id ORDER BY h.id), '{}'),
-               coalesce(array_agg(h.project_id || '/' || h.component_id || '/' || h.config_id ORDER BY h.id), '{}')
-          INTO c_ids, c_keys
+               coalesce(array_agg(h.project_id || '/' || h.component_id || '/' || h.config_id ORDER BY h.id), '{}'),
+               coalesce(array_agg(h.project_id ORDER BY h.id), '{}'), coalesce(array_agg(h.component_id ORDER BY h.id), '{}'),
+               coalesce(array_agg(h.config_id ORDER BY h.id), '{}')
+          INTO c_ids, c_keys, c_projects, c_components, c_configs
         FROM (
             SELECT j.id, j.project_id, j.component_id, j.config_id FROM jobs j
             WHERE j.status IN ('created', 'waiting') AND j.type = 'orchestrationContainer'
@@ -137,10 +147,11 @@ BEGIN
             END IF;
 
             -- Its oldest heads whose configuration is not running (a pre-filter, checked again below).
-            SELECT coalesce(array_agg(h.id ORDER BY h.id), '{}'), coalesce(array_agg(h.key ORDER BY h.id), '{}')
-              INTO heads, head_keys
+            SELECT coalesce(array_agg(h.id ORDER BY h.id), '{}'), coalesce(array_agg(h.key ORDER BY h.id), '{}'),
+                   coalesce(array_agg(h.component_id ORDER BY h.id), '{}'), coalesce(array_agg(h.config_id ORDER BY h.id), '{}')
+              INTO heads, head_keys, head_components, head_configs
             FROM (
-                SELECT j.id, j.project_id || '/' || j.component_id || '/' || j.config_id AS key FROM jobs j
+                SELECT j.id, j.project_id || '/' || j.component_id || '/' || j.config_id AS key, j.component_id, j.config_id FROM jobs j
                 WHERE j.project_id = project_ AND j.status IN ('created', 'waiting') AND j.type = 'standard'
                   AND (j.delayed_start_time IS NULL OR j.delayed_start_time <= now_)
                   AND (p_components IS NULL OR j.component_id = ANY (p_components))
@@ -148,13 +159,25 @@ BEGIN
                                   WHERE e.project_id = j.project_id AND e.component_id = j.component_id AND e.config_id = j.config_id
                                     AND e.id < j.id AND e.status IN ('created', 'waiting')
                                     AND (e.delayed_start_time IS NULL OR e.delayed_start_time <= now_))
-                  AND NOT EXISTS (SELECT 1 FROM jobs r
-                                  WHERE r.project_id = j.project_id AND r.component_id = j.component_id AND r.config_id = j.config_id
-                                    AND r.status IN ('processing', 'terminating'))
-                ORDER BY j.id LIMIT want) h;
+                  -- NOT IN over the project's few running jobs: one hashed look-up per row.
+                  AND (j.component_id, j.config_id) NOT IN (
+                      SELECT r.component_id, r.config_id FROM jobs r
+                      WHERE r.project_id = project_ AND r.status IN ('processing', 'terminating'))
+                ORDER BY j.id LIMIT want * 2 + 8) h;
+            -- Their configurations' locks, oldest first, until `want` are held: other claimers
+            -- look at the same oldest heads, so some are theirs by now and the next ones serve.
+            SELECT coalesce(array_agg(c.id ORDER BY c.n), '{}'), coalesce(array_agg(c.key ORDER BY c.n), '{}'),
+                   coalesce(array_agg(c.component ORDER BY c.n), '{}'), coalesce(array_agg(c.config ORDER BY c.n), '{}')
+              INTO heads, head_keys, head_components, head_configs
+            FROM (SELECT c.id, c.key, c.component, c.config, c.n
+                  FROM unnest(heads, head_keys, head_components, head_configs) WITH ORDINALITY AS c(id, key, component, config, n)
+                  WHERE pg_try_advisory_xact_lock(hashtext('baton.configuration'), hashtext(c.key))
+                  LIMIT want) c;   -- no ORDER BY here: rows are pulled (and locked) in order, only until `want` hold
             c_ids := c_ids || heads;
             c_keys := c_keys || head_keys;
             c_projects := c_projects || array_fill(project_, ARRAY[cardinality(heads)]);
+            c_components := c_components || head_components;
+            c_configs := c_configs || head_configs;
             remaining := remaining - cardinality(heads);
         END LOOP;
         PERFORM set_config('baton.claim_cursor', coalesce(last_, ''), true);
@@ -164,14 +187,16 @@ BEGIN
         RETURN;
     END IF;
 
-    -- Configuration locks, then (a later statement, a later snapshot) the configurations that run now.
+    -- Configuration locks (the runs' here; the work's were taken project by project above, and
+    -- taking one again is free), then (a later statement, a later snapshot) the configurations
+    -- that run now.
     locked := ARRAY(SELECT c.id FROM unnest(c_ids, c_keys) AS c(id, key)
                     WHERE pg_try_advisory_xact_lock(hashtext('baton.configuration'), hashtext(c.key)));
     blocked := ARRAY(
-        SELECT c.id FROM unnest(c_ids) AS c(id) JOIN jobs j ON j.id = c.id
+        SELECT c.id FROM unnest(c_ids, c_projects, c_components, c_configs) AS c(id, project, component, config)
         WHERE c.id = ANY (locked)
           AND EXISTS (SELECT 1 FROM jobs r
-                      WHERE r.project_id = j.project_id AND r.component_id = j.component_id AND r.config_id = j.config_id
+                      WHERE r.project_id = c.project AND r.component_id = c.component AND r.config_id = c.config
                         AND r.status IN ('processing', 'terminating')));
     IF p_containers THEN
         c_slots := array_fill(NULL::integer, ARRAY[cardinality(c_ids)]);
@@ -188,10 +213,19 @@ BEGIN
               INTO lim, used
             FROM projects p LEFT JOIN jobs x ON x.project_id = p.id AND x.status IN ('processing', 'terminating')
             WHERE p.id = project_ GROUP BY p.max_parallel_jobs;
-            slots := ARRAY(
-                SELECT s FROM (SELECT g AS s FROM generate_series(0, lim - 1) g WHERE g <> ALL (used) ORDER BY random()) f
-                WHERE pg_try_advisory_xact_lock(hashtext('baton.project-slot'), hashtext(project_ || '#' || s))
-                LIMIT want);
+            IF lim - cardinality(used) <= 64 THEN
+                -- Few free: every free one, in random order.
+                slots := ARRAY(
+                    SELECT s FROM (SELECT g AS s FROM generate_series(0, lim - 1) g WHERE g <> ALL (used) ORDER BY random()) f
+                    WHERE pg_try_advisory_xact_lock(hashtext('baton.project-slot'), hashtext(project_ || '#' || s))
+                    LIMIT want);
+            ELSE
+                -- Many free: random picks, nearly all free (sorting every slot of a large limit cost more than the claim).
+                slots := ARRAY(
+                    SELECT s FROM (SELECT DISTINCT floor(random() * lim)::integer AS s FROM generate_series(1, want * 2 + 8)) f
+                    WHERE s <> ALL (used) AND pg_try_advisory_xact_lock(hashtext('baton.project-slot'), hashtext(project_ || '#' || s))
+                    LIMIT want);
+            END IF;
             -- A later statement: the slots a claim committed since they looked free are not free.
             slots := ARRAY(SELECT s FROM unnest(slots) s
                            WHERE NOT EXISTS (SELECT 1 FROM jobs r WHERE r.project_id = project_ AND r.project_slot = s
