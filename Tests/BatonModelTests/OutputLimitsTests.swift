@@ -67,4 +67,18 @@ struct JSONTextTests {
             #expect(try JSONValue.parse(value.jsonText) == value)
         }
     }
+
+    @Test("parse reads what JSONDecoder reads, and refuses what is not JSON")
+    func parse() throws {
+        let valid = [#" {"a" : [1, 2.5e3, -0.5, true, false, null, "x\u00e9\ud83d\ude00\n\"\/"] } "#, "1", #""s""#, "[]", "{}", "-0", "1E2", #"{"a":{"b":{"c":[]}}}"#]
+        for text in valid {
+            let decoded = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+            #expect(try JSONValue.parse(text) == decoded, "\(text)")
+        }
+        let invalid = ["", "{", "[1,]", "01", "1.", "1e", #""\x""#, #""\ud83d""#, #""\udc00""#, "tru", #"{"a" 1}"#, "[1] 2", "\"a\u{1}\"", "1e400",
+                       String(repeating: "[", count: 600) + String(repeating: "]", count: 600)]
+        for text in invalid {
+            #expect(throws: (any Error).self, "\(text.prefix(20))") { try JSONValue.parse(text) }
+        }
+    }
 }
