@@ -3,6 +3,7 @@ import BatonModel
 import BatonStore
 import BatonTesting
 import Foundation
+import PostgresNIO
 import Testing
 
 @Suite("store against a real PostgreSQL")
@@ -68,7 +69,24 @@ struct StoreTests {
             var tables: [String] = []
             for try await name in try await store.client.query("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1", logger: logger).decode(String.self) { tables.append(name) }
             #expect(tables == ["components", "configurations", "job_events", "jobs", "notification_subscriptions", "notifications", "projects",
-                              "schedule_firings", "schedules", "schema_functions", "schema_migrations", "tokens"])
+                              "schedule_firings", "schedules", "schema_functions", "schema_migrations", "tokens", "workers"])
+        }
+    }
+
+    @Test("every query of sql/inspect.sql runs against the current schema")
+    func inspectQueriesRun() async throws {
+        let url = try await TestPostgres.shared.makeDatabase("inspect")
+        let file = try Migrator.defaultDirectory() + "/inspect.sql"
+        let statements = SQLScript.statements(try String(contentsOfFile: file, encoding: .utf8))
+        #expect(statements.count >= 6)
+        try await Store.withStore(url: url, logger: logger) { store in
+            for statement in statements {
+                do {
+                    for try await _ in try await store.client.query(PostgresQuery(unsafeSQL: statement), logger: logger) {}
+                } catch {
+                    Issue.record("sql/inspect.sql: \(String(reflecting: error).prefix(300))\n\(statement.prefix(200))")
+                }
+            }
         }
     }
 

@@ -129,7 +129,7 @@ class Probe:
                     SELECT count(*) FILTER (WHERE backend_type = 'client backend'),
                            array_agg(CASE WHEN backend_type = 'autovacuum worker' THEN 'autovacuum'
                                           WHEN query LIKE '%%worker' || '_turn(%%' THEN 'worker_turn'
-                                          WHEN query LIKE '%%worker' || '_ranks()%%' THEN 'worker_ranks'
+                                          WHEN query LIKE '%%live' || '_workers()%%' THEN 'live_workers'
                                           ELSE 'other' END || ' ' || coalesce(wait_event_type || ':' || wait_event, 'CPU'))
                                FILTER (WHERE (state = 'active' AND backend_type = 'client backend' AND pid <> pg_backend_pid())
                                           OR backend_type = 'autovacuum worker')
@@ -216,8 +216,8 @@ class Probe:
         if self.pgss:
             rows = self.db.execute("""
                 SELECT CASE WHEN query LIKE '%%worker' || '_turn(%%' THEN 'worker_turn'
-                            WHEN query LIKE '%%worker' || '_ranks()%%' THEN 'worker_ranks'
-                            WHEN query LIKE '%%take' || '_worker_rank()%%' THEN 'take_worker_rank'
+                            WHEN query LIKE '%%live' || '_workers()%%' THEN 'live_workers'
+                            WHEN query LIKE '%%register' || '_worker(%%' THEN 'register_worker'
                             WHEN query LIKE '%%renew' || '_leases(%%' THEN 'renew_leases'
                             ELSE 'other' END AS what,
                        sum(calls), sum(total_exec_time), max(max_exec_time),
