@@ -225,7 +225,7 @@ extension Store {
         // Guarded: an insert in flight when the server went away must fail, not wait for ever.
         try await client.withConnection { connection in
             _ = try await connection.guarded {
-                try await connection.query("""
+                try await connection.run("""
                     INSERT INTO job_events (job_id, stream, message)
                     SELECT * FROM unnest(\(events.map(\.jobId))::bigint[], \(events.map(\.stream.rawValue))::text[], \(events.map(\.message))::text[])
                     """, logger: logger)
@@ -301,7 +301,7 @@ public struct WorkerSession: Sendable {
         let (workerId, leaseSeconds, logger, connection) = (self.workerId, self.leaseSeconds, self.logger, self.connection)
         let host = ProcessInfo.processInfo.hostName, pid = Int32(getpid())
         try await connection.guarded {
-            _ = try await connection.query("""
+            try await connection.run("""
                 SELECT register_worker(\(workerId), \(host), \(pid), \(version), \(Int32(concurrency)), \(components)::text[], \(leaseSeconds))
                 """, logger: logger)
         }
@@ -365,7 +365,7 @@ extension Store {
 
     /// Marks a worker stopped (`stop_worker`), at the end of a graceful shutdown.
     public func stopWorker(id: String) async throws {
-        _ = try await client.query("SELECT stop_worker(\(id))", logger: logger)
+        try await client.run("SELECT stop_worker(\(id))", logger: logger)
     }
 
     /// LISTENs on `baton_jobs` (payload `created:FIRST_ID:COUNT`, `finished`, or

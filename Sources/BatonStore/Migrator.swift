@@ -84,7 +84,7 @@ public struct Migrator: Sendable {
             try await store.client.withTransaction(logger: logger) { tx in
                 try await Self.lock(tx, logger: logger)
                 for statement in SQLScript.statements(Self.bookkeepingSQL) {
-                    try await tx.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    try await tx.run(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }
             }
             var done: [String] = []
@@ -96,9 +96,9 @@ public struct Migrator: Sendable {
                     }
                     progress("applying \(migration.name)")
                     for statement in SQLScript.statements(migration.sql) {
-                        try await tx.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                        try await tx.run(PostgresQuery(unsafeSQL: statement), logger: logger)
                     }
-                    try await tx.query("INSERT INTO schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))", logger: logger)
+                    try await tx.run("INSERT INTO schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))", logger: logger)
                     return true
                 }
                 if applied { done.append(migration.name) }
@@ -114,7 +114,7 @@ public struct Migrator: Sendable {
     }
 
     private static func lock(_ connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query("SELECT pg_advisory_xact_lock(hashtext('baton.migrate'))", logger: logger)
+        try await connection.run("SELECT pg_advisory_xact_lock(hashtext('baton.migrate'))", logger: logger)
     }
 
     /// The tables that record what was applied (`schema_migrations`, `schema_functions`), with
@@ -157,13 +157,13 @@ public struct Migrator: Sendable {
             progress("applying functions/\(definition.name)")
             do {
                 for statement in SQLScript.statements(definition.sql) {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    try await connection.run(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }
             } catch let error as PSQLError {
                 let message = error.serverInfo?[.message] ?? "\(error.code)"
                 throw BatonError(.environment, "sql/functions/\(definition.name) failed, so no function file was applied: \(message)")
             }
-            try await connection.query("""
+            try await connection.run("""
                 INSERT INTO schema_functions (name, checksum) VALUES (\(definition.name), md5(\(definition.sql)))
                 ON CONFLICT (name) DO UPDATE SET checksum = excluded.checksum, applied_time = now()
                 """, logger: logger)
