@@ -368,7 +368,7 @@ extension Store {
         try await client.run("SELECT stop_worker(\(id))", logger: logger)
     }
 
-    /// LISTENs on `baton_jobs` (payload `created:FIRST_ID:COUNT`, `finished`, or
+    /// LISTENs on `baton_jobs` (payload `created:FIRST_ID:COUNT[:COMPONENTS]`, `finished`, or
     /// `kill:ID,ID,...`) and calls `onNotify` with each payload, and once with "" right after the
     /// LISTEN is in place, until the connection fails. With `rankOf` (a worker id), `onRank` gets
     /// that worker's position among the live workers (`live_workers()`, the rows of `workers`)

@@ -21,6 +21,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Fallback poll interval in seconds when no notification arrives.") var pollSeconds: Double = 2
     @Option(help: "Worker id recorded on the jobs it runs (default host-pid).") var workerId: String?
     @Option(help: "Most database connections of this worker, all from one pool: the LISTEN connection and the claiming session hold one each, the rest carry heartbeats and job output (at least 3).") var maxConnections: Int = 4
+    @OptionGroup var wakeups: WakeupOptions
     @Flag(help: "Benchmark trace on stdout: 'S JOB UNIXTIME' when a job starts, 'T MS CLAIMED' per claiming turn.") var trace = false
 
     func run() async throws {
@@ -32,6 +33,7 @@ struct WorkerCommand: AsyncParsableCommand {
         configuration.pollInterval = .milliseconds(Int(pollSeconds * 1000))
         configuration.components = components.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
         if let workerId { configuration.workerId = workerId }
+        configuration.wakeups = try wakeups.parsed()
         if trace { configuration.trace = TraceOutput() }
         let logger = db.logger("baton.worker", default: .info)
         let url = try db.url()
@@ -72,6 +74,19 @@ struct MetricsOptions: ParsableArguments {
                 FileHandle.standardOutput.write(Data("metrics on http://\(host):\(channel.localAddress?.port ?? port)/metrics\n".utf8))
             },
             logger: logger)
+    }
+}
+
+/// How a worker or coordinator hears of jobs.
+struct WakeupOptions: ParsableArguments {
+    @Option(name: .customLong("wakeups"), help: ArgumentHelp(
+        "listen (LISTEN on a connection of its own: a direct one or a session-mode pool), HOST:PORT of a 'baton relay' (no session state: works through PgBouncer in transaction mode), or poll (only the fallback poll) (default: $BATON_WAKEUPS or listen).",
+        valueName: "listen|HOST:PORT|poll"))
+    var text: String?
+
+    func parsed() throws -> Wakeups {
+        let value = text ?? ProcessInfo.processInfo.environment["BATON_WAKEUPS"].flatMap { $0.isEmpty ? nil : $0 } ?? "listen"
+        do { return try Wakeups.parse(value) } catch let error as BatonError { throw ValidationError("--wakeups: \(error.message)") }
     }
 }
 
