@@ -140,12 +140,14 @@ extension Store {
         guard problems.isEmpty else {
             throw BatonError(.invalidInput, "the job's parameters do not fit component '\(componentId)'", field: problems[0].field, details: problems.map(\.description))
         }
-        let (configData, mode, count, timeoutSeconds) = (request.configData, request.mode, request.count, request.timeoutSeconds)
+        let sealedData = try request.configData.map { try secrets.sealing($0, projectId: projectId, field: "configData") }
+        let sealedParameters = try secrets.sealing(parameters, projectId: projectId, field: "configData")
+        let (configData, mode, count, timeoutSeconds) = (sealedData, request.mode, request.count, request.timeoutSeconds)
         let (retries, retryDelaySeconds, previousJobId, tokenId, initializedBy) = (request.retries, request.retryDelaySeconds, request.previousJobId, request.tokenId, request.initializedBy)
         let rows = try await client.query("""
             INSERT INTO jobs (project_id, component_id, config_id, mode, config_data, parameters, executor, timeout_seconds,
                               retries, retry_delay_seconds, previous_job_id, token_id, initialized_by)
-            SELECT \(projectId), \(componentId), \(configId), \(mode), \(configData?.jsonText)::jsonb, \(parameters.jsonText)::jsonb, \(saved.executor.json.jsonText)::jsonb,
+            SELECT \(projectId), \(componentId), \(configId), \(mode), \(configData?.jsonText)::jsonb, \(sealedParameters.jsonText)::jsonb, \(saved.executor.json.jsonText)::jsonb,
                    coalesce(\(timeoutSeconds)::float8, (SELECT timeout_seconds FROM components WHERE project_id = \(projectId) AND id = \(componentId))),
                    \(Int32(retries)), \(retryDelaySeconds), \(previousJobId), \(tokenId), \(initializedBy)
             FROM generate_series(1, \(count)) AS g
