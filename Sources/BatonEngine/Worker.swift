@@ -40,6 +40,9 @@ public final class Worker: Service, Sendable {
         public var trace: TraceOutput? = nil
         /// Identifies this worker in `jobs.worker_id`. Default host-pid.
         public var workerId: String = Worker.defaultWorkerId()
+        /// What jobs get (environment, user, sql targets, outbound policy, secret keys). Default:
+        /// nothing of the worker's (ExecutionPolicy).
+        public var execution = ExecutionPolicy()
 
         public init() {}
 
@@ -277,7 +280,7 @@ public final class Worker: Service, Sendable {
         let jobLogger = logger
         let started = ContinuousClock.now
         let outcome = await control.run(timeoutSeconds: job.timeoutSeconds, events: events) {
-            await Executors.run(job, events: events, control: control, logger: jobLogger)
+            await Executors.run(job, events: events, control: control, policy: self.configuration.execution, logger: jobLogger)
         }
         let dropped = events.close()
         // Its output first, so a job is never final before its lines are stored; but a database
