@@ -11,7 +11,7 @@ struct Baton: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "baton",
         abstract: "A PostgreSQL-backed orchestrator and job queue.",
-        subcommands: [DB.self, Migrate.self, Apply.self, RunCommand.self, PlanCommand.self, Jobs.self, WorkerCommand.self, CoordinatorCommand.self, APICommand.self, Projects.self, Tokens.self, SchedulesCommand.self, NotificationsCommand.self]
+        subcommands: [DB.self, Migrate.self, Apply.self, RunCommand.self, PlanCommand.self, Jobs.self, WorkerCommand.self, CoordinatorCommand.self, APICommand.self, Projects.self, Tokens.self, SecretsCommand.self, SchedulesCommand.self, NotificationsCommand.self]
     )
 }
 
