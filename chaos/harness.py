@@ -456,7 +456,8 @@ CREATE TRIGGER chaos_transitions_update AFTER UPDATE OF status ON jobs
                    url: str | None = None, scenario: str | None = None, log_name: str | None = None) -> Proc:
         if self.abort.is_set():
             raise Aborted()
-        argv = ["worker", "--concurrency", str(concurrency), "--lease-seconds", f"{LEASE:g}"]
+        # Jobs get none of the worker's environment unless passed on: CHAOS_RUN marks their processes.
+        argv = ["worker", "--concurrency", str(concurrency), "--lease-seconds", f"{LEASE:g}", "--pass-env", "CHAOS_RUN"]
         if components:
             argv += ["--components", ",".join(components)]
         proc = Proc("worker", base, argv, self.fleet_env(url), LOG_DIR / f"{log_name or base}.log", scenario=scenario)
