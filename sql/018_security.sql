@@ -1,4 +1,4 @@
--- 015: token lifecycle and console sessions. A token may expire and be revoked (it answers 401
+-- 018: token lifecycle and console sessions. A token may expire and be revoked (it answers 401
 -- from then on) and records when it was last used. The web console keeps a session of its own
 -- on the server: the browser's cookie holds a random session id, never the API secret; only the
 -- id's SHA-256 is stored, with the CSRF token its forms carry and its expiry.
