@@ -82,7 +82,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "BatonModelTests", dependencies: ["BatonModel"]),
-        .testTarget(name: "BatonStoreTests", dependencies: ["BatonStore", "BatonTesting"], exclude: ["Fixtures"]),
+        .testTarget(name: "BatonStoreTests", dependencies: ["BatonStore", "BatonTesting", .product(name: "PostgresNIO", package: "postgres-nio")], exclude: ["Fixtures"]),
         .testTarget(name: "BatonEngineTests", dependencies: ["BatonEngine", "BatonTesting"]),
         .testTarget(name: "BatonHTTPTests", dependencies: ["BatonHTTP", "BatonTesting", .product(name: "Yams", package: "Yams")]),
     ]

@@ -1,21 +1,24 @@
 #!/usr/bin/env python3
-"""Draw the benchmark comparison as a PNG: throughput and latency, horizontal bars.
+"""Draw the benchmark as a PNG: every row's ratio against its target, then throughput and latency bars.
 
     bench/.venv/bin/python bench/chart.py results.json chart.png
 
-results.json:
+results.json (bench/harness/report.py writes it to bench/results/tmp/chart.json):
     {
-      "title": "Baton vs peers, 20,000 no-op jobs, 4 workers",
+      "title": "Baton / the other, 2026-12-01 10:00:00 UTC (commit abc1234)",
       "note": "optional footnote (machine, settings)",
-      "throughput": {"Baton": 12000, "pgqueuer": 5000, "procrastinate": 520,
-                     "pgbench claim 1": 4800, "pgbench claim 10": 16000},
+      "rows": [{"label": "throughput, 4 workers: jobs/s", "other": "pgqueuer", "ratio": 1.4,
+                "rounds": [1.3, 1.4, 1.6], "bound": 2.0, "lower_is_better": false, "met": false,
+                "target": ">= 2x in 3 of 3 rounds", "from_other_run": false}],
+      "throughput": {"Baton": 12000, "pgqueuer": 5000, "procrastinate": 520, "pgbench claim 16": 16000},
       "latency": {"Baton": {"p50": 1.2, "p99": 3.4}, "pgqueuer": {"p50": 3.6, "p99": 8.3}}
     }
 
-Throughput is in jobs/s, latency (enqueue -> start) in ms. Either section may be missing, and any
-value may be null: those are left out (a missing section leaves out its panel). Bars keep the
-order of the JSON; names starting with "pgbench" are drawn grey (they are ceilings, not queues)
-and "Baton" in its own colour. Needs matplotlib (bench/peers/setup installs it in bench/.venv).
+The ratio panel (log scale) draws, for each row, the median of the per-round ratios (a filled
+dot: green met, red not met, grey no target), each round's ratio (small open dots), the row's
+target (a black bar, with the side that meets it shaded) and parity (1x, dashed). Throughput is
+in jobs/s, latency (enqueue -> start) in ms. Any section may be missing, and any value may be null:
+those are left out. Needs matplotlib (bench/peers/setup installs it in bench/.venv).
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ def warn(msg: str) -> None:
     print(f"chart.py: {msg}", file=sys.stderr)
 
 
-def load(path: str) -> tuple[str, str | None, list[tuple[str, float]], list[tuple[str, float | None, float | None]]]:
+def load(path: str) -> tuple:
     with open(path) as f:
         data = json.load(f)
     if not isinstance(data, dict):
@@ -82,7 +85,18 @@ def load(path: str) -> tuple[str, str | None, list[tuple[str, float]], list[tupl
         if p50 is None and p99 is None:
             continue
         latency.append((str(name), p50, p99))
-    return title, (str(note) if note else None), throughput, latency
+    rows = []
+    for item in data.get("rows") or []:
+        if not isinstance(item, dict):
+            continue
+        ratio = number(item.get("ratio"))
+        rounds = [v for v in (number(x) for x in item.get("rounds") or []) if v]
+        if not ratio and not rounds:
+            continue
+        rows.append({"label": str(item.get("label", "?")), "other": str(item.get("other", "")), "ratio": ratio or None,
+                     "rounds": rounds, "bound": number(item.get("bound")), "lower": bool(item.get("lower_is_better")),
+                     "met": item.get("met"), "old": bool(item.get("from_other_run")), "target": item.get("target")})
+    return title, (str(note) if note else None), throughput, latency, rows
 
 
 def color_for(name: str) -> str:
@@ -155,18 +169,59 @@ def draw_latency(ax, rows: list[tuple[str, float | None, float | None]]) -> None
     ax.set_axisbelow(True)
 
 
+MET_COLOR = "#2ca02c"
+MISSED_COLOR = "#d62728"
+CONTEXT_COLOR = "#7f7f7f"
+
+
+def draw_ratios(ax, rows: list[dict]) -> None:
+    values = [v for r in rows for v in ([r["ratio"]] if r["ratio"] else []) + r["rounds"] + ([r["bound"]] if r["bound"] else [])]
+    lo, hi = min(values + [1.0]) / 1.6, max(values + [1.0]) * 1.6
+    ax.set_xscale("log")
+    ax.set_xlim(lo, hi)
+    y = list(range(len(rows)))
+    for yi, r in zip(y, rows):
+        if r["bound"]:
+            # The side of the target that meets it, shaded; the target itself, a black bar.
+            x0, x1 = (lo, r["bound"]) if r["lower"] else (r["bound"], hi)
+            ax.fill_betweenx([yi - 0.4, yi + 0.4], x0, x1, color=MET_COLOR, alpha=0.10, linewidth=0)
+            ax.plot([r["bound"], r["bound"]], [yi - 0.4, yi + 0.4], color="black", linewidth=2)
+        color = CONTEXT_COLOR if r["met"] is None else (MET_COLOR if r["met"] else MISSED_COLOR)
+        if r["rounds"]:
+            ax.scatter(r["rounds"], [yi] * len(r["rounds"]), s=22, facecolors="none", edgecolors=color, linewidths=1, zorder=3)
+        if r["ratio"]:
+            ax.scatter([r["ratio"]], [yi], s=70, color=color, zorder=4)
+    ax.axvline(1.0, color="#999999", linestyle="--", linewidth=0.8)
+    labels = []
+    for r in rows:
+        value = "n/a" if not r["ratio"] else f"{r['ratio']:.2f}x"
+        target = "no target" if not r["bound"] else f"target {r['target'] or ('<=' if r['lower'] else '>=') + ' ' + format(r['bound'], 'g') + 'x'}"
+        labels.append(f"{r['label']}\nvs {r['other'][:60]}" + (" (older run)" if r["old"] else "") + f": {value} ({target})")
+    ax.set_yticks(y, labels, fontsize=7.5)
+    for tick, r in zip(ax.get_yticklabels(), rows):
+        tick.set_color(CONTEXT_COLOR if r["met"] is None else (MET_COLOR if r["met"] else MISSED_COLOR))
+    from matplotlib.ticker import FuncFormatter
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}x"))
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.set_xlabel("Baton / the other (log scale): filled dot = median of the rounds, open dots = each round, "
+                  "black bar = target, shaded = meets it", fontsize=8)
+    ax.set_title("Ratios and targets")
+    ax.grid(axis="x", alpha=0.3, which="both")
+    ax.set_axisbelow(True)
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 3 or argv[1] in ("-h", "--help"):
         usage()
         return 0 if len(argv) == 2 and argv[1] in ("-h", "--help") else 1
     src, out = argv[1], argv[2]
     try:
-        title, note, throughput, latency = load(src)
+        title, note, throughput, latency, ratios = load(src)
     except (OSError, ValueError) as exc:
         warn(f"cannot read {src}: {exc}")
         return 1
-    if not throughput and not latency:
-        warn(f"{src} has no throughput or latency value to draw")
+    if not throughput and not latency and not ratios:
+        warn(f"{src} has nothing to draw")
         return 1
     try:
         import matplotlib
@@ -179,21 +234,23 @@ def main(argv: list[str]) -> int:
         return 2
 
     panels = [p for p in (("throughput", throughput), ("latency", latency)) if p[1]]
-    rows = max(len(r) for _, r in panels)
-    fig, axes = plt.subplots(
-        1, len(panels), figsize=(6.2 * len(panels), max(3.0, 1.6 + 0.55 * rows)), squeeze=False
-    )
-    for ax, (kind, data) in zip(axes[0], panels):
+    bars = max((len(r) for _, r in panels), default=0)
+    top_h = 1.2 + 0.42 * len(ratios) if ratios else 0
+    bottom_h = max(3.0, 1.6 + 0.55 * bars) if panels else 0
+    fig = plt.figure(figsize=(14.0, top_h + bottom_h + 0.6), layout="constrained")
+    grid = fig.add_gridspec(2 if ratios and panels else 1, max(1, len(panels)),
+                            height_ratios=[top_h, bottom_h] if ratios and panels else None)
+    if ratios:
+        draw_ratios(fig.add_subplot(grid[0, :]), ratios)
+    for i, (kind, data) in enumerate(panels):
+        ax = fig.add_subplot(grid[1 if ratios else 0, i])
         if kind == "throughput":
             draw_throughput(ax, data)
         else:
             draw_latency(ax, data)
-    fig.suptitle(title, fontsize=12, fontweight="bold")
+    fig.suptitle(title, fontsize=12, fontweight="bold", color=MISSED_COLOR if "NOT FROM A CLEAN COMMIT" in title else "black")
     if note:
-        fig.text(0.01, 0.01, note, fontsize=7.5, color="#555555", ha="left", va="bottom")
-        fig.tight_layout(rect=(0, 0.05, 1, 0.97))
-    else:
-        fig.tight_layout(rect=(0, 0, 1, 0.97))
+        fig.supxlabel(note, fontsize=7.5, color="#555555")
     try:
         fig.savefig(out, dpi=120)
     except OSError as exc:

@@ -7,6 +7,19 @@ WHERE status NOT IN ('success', 'warning', 'error', 'terminated', 'cancelled')
 GROUP BY component_id, status
 ORDER BY component_id, status;
 
+-- The fleet: workers running now (heard from within two leases), their slots and load, and the
+-- ones that stopped or went silent in the last hour.
+SELECT * FROM (
+    SELECT id, host, pid, version, concurrency, running, components,
+           CASE WHEN stopped_time IS NOT NULL THEN 'stopped'
+                WHEN seen_time > now() - make_interval(secs => 2 * lease_seconds) THEN 'live'
+                ELSE 'gone' END AS state,
+           now() - seen_time AS last_heard, started_time
+    FROM workers
+    WHERE stopped_time IS NULL OR stopped_time > now() - interval '1 hour'
+) w
+ORDER BY state = 'live' DESC, id;
+
 -- Running jobs per configuration and worker, oldest first, with lease health.
 SELECT worker_id, project_id, component_id, config_id, id AS job_id, status,
        now() - start_time AS running_for,

@@ -6,8 +6,10 @@ import Metrics
 import ServiceLifecycle
 import Synchronization
 
-/// Advances orchestration runs. Exactly one coordinator is active: it holds a PostgreSQL
-/// session advisory lock; the others stand by and try to take it every `standbyInterval`.
+/// Advances orchestration runs. Exactly one coordinator is active: it holds the `coordinator`
+/// row of `leaders` (a lease with a term, renewed every `leaseSeconds / 5`); the others stand by
+/// and try to take it every `standbyInterval`, which succeeds once the lease has run out or the
+/// leader resigned (a graceful stop hands over at once; a coordinator that dies, after its lease).
 ///
 /// The active one starts waiting runs (serialized per orchestration), then advances each run in
 /// progress: creates the jobs of phases whose dependencies are done and ends runs that are over.
@@ -18,6 +20,9 @@ public final class Coordinator: Service, Sendable {
         public var coordinatorId: String = "coordinator-\(ProcessInfo.processInfo.hostName)-\(getpid())"
         /// How often a standby tries to take over. Default 1 s.
         public var standbyInterval: Duration = .seconds(1)
+        /// The leadership lease: a coordinator that dies is taken over from this long after its
+        /// last renewal. Renewed every fifth of it. Default 10 s.
+        public var leaderLeaseSeconds: Double = 10
         /// Fallback turn when no notification arrives. Default 2 s.
         public var tickInterval: Duration = .seconds(2)
         /// The chores the active coordinator does beside its turns (Chores/).
@@ -67,24 +72,27 @@ public final class Coordinator: Service, Sendable {
 
     public func run() async throws {
         await store.poolStarted()
-        await Mailbox.serve(store: store, tick: configuration.tickInterval, logger: logger) { mailbox in await self.lead(mailbox) }
+        // The fallback tick also paces the leadership renewal (every fifth of its lease).
+        let tick = min(configuration.tickInterval, .milliseconds(Int(configuration.leaderLeaseSeconds * 200)))
+        await Mailbox.serve(store: store, tick: tick, logger: logger) { mailbox in await self.lead(mailbox) }
         logger.info("coordinator stopped")
     }
 
-    /// Stand by until the lock is ours, then advance runs until shutdown or a lost connection.
+    /// Stand by until the leadership is ours, then advance runs until shutdown, a lost
+    /// connection or a lost term.
     func lead(_ mailbox: Mailbox) async {
         var standingBy = false
         while !mailbox.take().shutdown {
             do {
                 try await store.withCoordinatorSession(coordinatorId: configuration.coordinatorId) { session in
-                    guard try await session.tryLead() else {
+                    guard let term = try await session.tryLead(leaseSeconds: configuration.leaderLeaseSeconds) else {
                         if !standingBy { logger.info("standing by: another coordinator is active") }
                         standingBy = true
                         try? await Task.sleep(for: configuration.standbyInterval)
                         return
                     }
                     standingBy = false
-                    logger.info("active coordinator")
+                    logger.info("active coordinator", metadata: ["baton.term": "\(term)"])
                     leader.record(1)
                     leadership.set(true)
                     defer { leader.record(0); leadership.set(false) }
@@ -98,18 +106,28 @@ public final class Coordinator: Service, Sendable {
                     logger.info("resigned: a standby takes over")
                 }
             } catch {
-                logger.warning("coordinator connection failed; retrying", metadata: ["error": "\(String(reflecting: error).prefix(300))"])
+                logger.warning("coordinator step failed; standing by again", metadata: ["error": "\(String(reflecting: error).prefix(300))"])
                 try? await Task.sleep(for: configuration.standbyInterval)
             }
         }
     }
 
-    /// Turns while this coordinator leads, until shutdown. The chores run beside the turns, so
-    /// a slow webhook or a long prune never holds up a run.
+    /// Turns while this coordinator leads, until shutdown; renews the leadership every fifth of
+    /// its lease. The chores run beside the turns, so a slow webhook or a long prune never holds
+    /// up a run.
     func advanceWhileLeading(_ session: CoordinatorSession, _ mailbox: Mailbox) async throws {
+        let renewEvery = Duration.milliseconds(Int(configuration.leaderLeaseSeconds * 200))
+        var renewed = ContinuousClock.now
         while true {
             if mailbox.take().shutdown { return }
             try session.checkOpen()
+            if ContinuousClock.now - renewed >= renewEvery {
+                let sent = ContinuousClock.now
+                guard try await session.keepLead(leaseSeconds: configuration.leaderLeaseSeconds) else {
+                    throw BatonError(.unavailable, "leadership lost: another coordinator took over")
+                }
+                renewed = sent
+            }
             if try await turn(session) > 0 { notifier.wake() } // the runs that ended may have notifications
             await mailbox.wait()
         }

@@ -8,8 +8,9 @@ import Synchronization
 /// shutdown request, plus a coalescing wake-up signal (many posts while the loop is busy make one).
 final class Mailbox: @unchecked Sendable {
     private let state = Mutex<(outcomes: [JobOutcome], abandoned: [JobKey], kills: Set<Int64>, shutdown: Bool)>(([], [], [], false))
-    /// This worker's position among the worker ranks and their number (sql/007_wake_one.sql);
-    /// nil for a service without a rank (the coordinator) or before it is known.
+    /// This worker's position among the live workers and their number (`live_workers()`);
+    /// nil for a service without a rank (the coordinator), before it is known, or while the
+    /// worker is not among them.
     private let rank = Mutex<(position: Int, count: Int)?>(nil)
     /// How long a worker whose turn it is not waits before it looks at new jobs anyway.
     static let fallbackDelay = Duration.milliseconds(25)
@@ -42,7 +43,7 @@ final class Mailbox: @unchecked Sendable {
     }
 
     func setRank(position: Int, count: Int) {
-        rank.withLock { $0 = count > 0 ? (position, count) : nil }
+        rank.withLock { $0 = count > 0 && position >= 0 ? (position, count) : nil }
     }
 
     /// A NOTIFY payload: `kill:ID,ID,...` names jobs to stop; `created:FIRST:COUNT` wakes at once
@@ -89,11 +90,11 @@ final class Mailbox: @unchecked Sendable {
 extension Mailbox {
     /// Runs `body` (a service's loop) with a mailbox woken by every NOTIFY on `baton_jobs` and by
     /// a `tick`, the fallback; graceful shutdown is posted to the mailbox. Returns when `body` does.
-    static func serve(store: Store, tick: Duration, ranked: Bool = false, logger: Logger, _ body: @escaping @Sendable (Mailbox) async -> Void) async {
+    static func serve(store: Store, tick: Duration, rankOf workerId: String? = nil, logger: Logger, _ body: @escaping @Sendable (Mailbox) async -> Void) async {
         let mailbox = Mailbox()
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
-                group.addTask { await listen(store: store, mailbox: mailbox, ranked: ranked, logger: logger) }
+                group.addTask { await listen(store: store, mailbox: mailbox, rankOf: workerId, logger: logger) }
                 group.addTask {
                     while !Task.isCancelled {
                         try? await Task.sleep(for: tick)
@@ -109,13 +110,13 @@ extension Mailbox {
     }
 
     /// LISTEN on `baton_jobs` and turn each notification into a wake-up; reconnect with backoff.
-    private static func listen(store: Store, mailbox: Mailbox, ranked: Bool, logger: Logger) async {
+    private static func listen(store: Store, mailbox: Mailbox, rankOf workerId: String?, logger: Logger) async {
         var backoff = Duration.milliseconds(100)
         while !Task.isCancelled {
             let started = ContinuousClock.now
             do {
                 // The first call comes once LISTEN is in place: it covers anything sent while not listening.
-                try await store.listenForJobs(ranked: ranked, onRank: { mailbox.setRank(position: $0, count: $1) }) { mailbox.notified($0) }
+                try await store.listenForJobs(rankOf: workerId, onRank: { mailbox.setRank(position: $0, count: $1) }) { mailbox.notified($0) }
             } catch {
                 if Task.isCancelled { return }
                 logger.warning("LISTEN connection lost; reconnecting", metadata: ["error": "\(String(reflecting: error).prefix(200))"])

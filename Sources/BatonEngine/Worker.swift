@@ -77,7 +77,11 @@ public final class Worker: Service, Sendable {
         await store.poolStarted()
         logger.info("worker started", metadata: ["baton.concurrency": "\(configuration.concurrency)"])
         let tick = min(configuration.pollInterval, .seconds(configuration.leaseSeconds / 3))
-        await Mailbox.serve(store: store, tick: tick, ranked: true, logger: logger) { mailbox in await self.claimLoop(mailbox) }
+        await Mailbox.serve(store: store, tick: tick, rankOf: configuration.workerId, logger: logger) { mailbox in await self.claimLoop(mailbox) }
+        // The row in workers says it stopped; a worker that cannot say so is found gone after two leases.
+        do { try await store.stopWorker(id: configuration.workerId) } catch {
+            logger.warning("could not mark the worker stopped", metadata: ["error": "\(String(reflecting: error).prefix(200))"])
+        }
         logger.info("worker stopped")
     }
 
@@ -186,7 +190,7 @@ public final class Worker: Service, Sendable {
                                 let sent = Monotonic.nowMs()
                                 // A fenced job is not renewed again: the rescuer ends it after its lease.
                                 let renewing = running.filter { !$0.value.isFenced }
-                                let (held, kill) = try await session.heartbeat(renewing.keys.map { ($0.id, $0.attempt) })
+                                let (held, kill) = try await session.heartbeat(renewing.keys.map { ($0.id, $0.attempt) }, running: running.count)
                                 for (key, control) in renewing {
                                     if held.contains(key.id) {
                                         control.renew(until: sent + fenceAfter)
@@ -216,12 +220,13 @@ public final class Worker: Service, Sendable {
         }
     }
 
-    /// On every new connection: the first time, note the jobs an earlier process with this
-    /// worker id left (the rescuer ends them after their lease); after a reconnect, give back the
+    /// On every new connection: the first time, register this worker (its row in `workers`) and
+    /// note the jobs an earlier process with this worker id left (the rescuer ends them after their lease); after a reconnect, give back the
     /// jobs the database says this worker holds but it does not run: a turn that committed but
     /// whose reply was lost claimed them.
     func reconcile(_ session: WorkerSession, running: Set<JobKey>, abandoned: Set<JobKey>, inherited: inout Set<JobKey>?) async throws {
         guard let earlier = inherited else {
+            try await session.register(concurrency: configuration.concurrency, components: configuration.components, version: batonVersion)
             let held = Set(try await session.heldJobs().map { JobKey(id: $0.id, attempt: $0.attempt) })
             if !held.isEmpty {
                 logger.warning("\(held.count) jobs were held under this worker id by an earlier process: the coordinator ends them after their lease",

@@ -33,14 +33,14 @@ extension Store {
         let secrets = self.secrets
         try await transaction { tx in
             for project in set.projects {
-                try await tx.query("""
+                try await tx.run("""
                     INSERT INTO projects (id, name, max_parallel_jobs) VALUES (\(project.id), \(project.name), \(project.maxParallelJobs))
                     ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, max_parallel_jobs = EXCLUDED.max_parallel_jobs
                     """, logger: logger)
             }
             for component in set.components {
                 let executor = try secrets.sealing(component.executor.json, projectId: component.projectId, field: "executor")
-                try await tx.query("""
+                try await tx.run("""
                     INSERT INTO components (project_id, id, executor, timeout_seconds)
                     VALUES (\(component.projectId), \(component.id), \(executor.jsonText)::jsonb, \(component.timeoutSeconds))
                     ON CONFLICT (project_id, id) DO UPDATE SET executor = EXCLUDED.executor, timeout_seconds = EXCLUDED.timeout_seconds, updated_time = now()
@@ -48,14 +48,14 @@ extension Store {
             }
             for configuration in set.configurations + set.orchestrations.map(\.configuration) {
                 let parameters = try secrets.sealing(configuration.parameters, projectId: configuration.projectId, field: "parameters")
-                try await tx.query("""
+                try await tx.run("""
                     INSERT INTO configurations (project_id, component_id, id, name, parameters)
                     VALUES (\(configuration.projectId), \(configuration.componentId), \(configuration.id), \(configuration.name), \(parameters.jsonText)::jsonb)
                     ON CONFLICT (project_id, component_id, id) DO UPDATE SET name = EXCLUDED.name, parameters = EXCLUDED.parameters, updated_time = now()
                     """, logger: logger)
             }
             for schedule in set.schedules {
-                try await tx.query("""
+                try await tx.run("""
                     INSERT INTO schedules (project_id, id, orchestration_id, cron, enabled, on_overlap)
                     VALUES (\(schedule.projectId), \(schedule.id), \(schedule.orchestrationId), \(schedule.cron.text), \(schedule.enabled), \(schedule.onOverlap.rawValue))
                     ON CONFLICT (project_id, id) DO UPDATE SET orchestration_id = EXCLUDED.orchestration_id, cron = EXCLUDED.cron,
@@ -65,7 +65,7 @@ extension Store {
             for notification in set.notifications {
                 var secret: String?, timeout = 10.0
                 if case .webhook(_, let key, let seconds) = notification.channel { secret = key; timeout = seconds }
-                try await tx.query("""
+                try await tx.run("""
                     INSERT INTO notification_subscriptions (project_id, id, orchestration_id, events, channel, target, secret,
                         timeout_seconds, processing_long_percent, waiting_long_minutes, enabled)
                     VALUES (\(notification.projectId), \(notification.id), \(notification.orchestrationId), \(notification.events.map(\.rawValue)),
@@ -106,7 +106,7 @@ extension Store {
             throw BatonError(.invalidInput, "database name '\(name)' must be letters, digits and '_'")
         }
         do {
-            try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \"\(name)\""), logger: logger)
+            try await client.run(PostgresQuery(unsafeSQL: "CREATE DATABASE \"\(name)\""), logger: logger)
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42P04" {
             // created by a concurrent caller
         }
@@ -194,9 +194,9 @@ extension Store {
                 throw BatonError(.conflict, "orchestration '\(orchestration)' has a task that runs '\(configId)': change the orchestration first", field: "id")
             }
             if componentId == ExecutorSpec.orchestratorComponentId {
-                try await tx.query("DELETE FROM tokens WHERE project_id = \(projectId) AND orchestration_id = \(configId)", logger: logger)
+                try await tx.run("DELETE FROM tokens WHERE project_id = \(projectId) AND orchestration_id = \(configId)", logger: logger)
             }
-            try await tx.query("""
+            try await tx.run("""
                 DELETE FROM configurations WHERE project_id = \(projectId) AND component_id = \(componentId) AND id = \(configId)
                 """, logger: logger)
             return true
@@ -218,7 +218,7 @@ extension Store {
                 """, logger: logger).decode(Int32.self) where n > 0 {
                 throw BatonError(.conflict, "component '\(componentId)' has \(n) configuration(s): delete them first", field: "component")
             }
-            try await tx.query("DELETE FROM components WHERE project_id = \(projectId) AND id = \(componentId)", logger: logger)
+            try await tx.run("DELETE FROM components WHERE project_id = \(projectId) AND id = \(componentId)", logger: logger)
             return true
         }
     }

@@ -227,7 +227,7 @@ extension Store {
         // Guarded: an insert in flight when the server went away must fail, not wait for ever.
         try await client.withConnection { connection in
             _ = try await connection.guarded {
-                try await connection.query("""
+                try await connection.run("""
                     INSERT INTO job_events (job_id, stream, message)
                     SELECT * FROM unnest(\(events.map(\.jobId))::bigint[], \(events.map(\.stream.rawValue))::text[], \(events.map(\.message))::text[])
                     """, logger: logger)
@@ -257,6 +257,9 @@ public struct WorkerSession: Sendable {
     let logger: Logger
     public let workerId: String
     public let leaseSeconds: Double
+    /// The last project the previous claim visited: the next one goes on from there, so the
+    /// projects with work are served in turn.
+    let cursor = ClaimCursor()
 
     /// The connection was closed (a terminated backend, a restarted server): lease a new one.
     public func checkOpen() throws {
@@ -267,36 +270,54 @@ public struct WorkerSession: Sendable {
     /// Returns the ids of the outcomes accepted (a report from a worker that lost the job is
     /// refused) and the jobs claimed.
     public func turn(outcomes: [JobOutcome], claimLimit: Int, components: [String]?) async throws -> (accepted: Set<Int64>, claimed: [Job]) {
-        let (workerId, leaseSeconds, logger, connection) = (self.workerId, self.leaseSeconds, self.logger, self.connection)
+        let (workerId, leaseSeconds, logger, connection, cursor) = (self.workerId, self.leaseSeconds, self.logger, self.connection, self.cursor)
+        let after = cursor.value
         // One statement, one round trip, one transaction (sql/functions/worker_turn.sql).
         return try await Store.refusals { try await connection.guarded {
             let rows = try await connection.query("""
-                SELECT accepted, \(unescaped: Store.jobColumns) FROM (
-                    SELECT t.accepted, (t.job).* FROM worker_turn(
+                SELECT accepted, claim_cursor, \(unescaped: Store.jobColumns) FROM (
+                    SELECT t.accepted, t.claim_cursor, (t.job).* FROM worker_turn(
                         \(workerId), \(outcomes.map(\.id))::bigint[], \(outcomes.map { Int32($0.attempt) })::integer[],
                         \(outcomes.map(\.status.rawValue))::job_status[], \(outcomes.map(\.result.jsonText))::jsonb[],
-                        \(Int32(claimLimit)), \(components)::text[], \(leaseSeconds)) t) x
+                        \(Int32(claimLimit)), \(components)::text[], \(leaseSeconds), \(after)::text) t) x
                 """, logger: logger)
             var accepted = Set<Int64>()
             var claimed: [Job] = []
+            var first = true
             for try await row in rows {
                 let r = row.makeRandomAccess()
-                if accepted.isEmpty { accepted.formUnion(try r["accepted"].decode([Int64].self)) }
+                if first {
+                    accepted.formUnion(try r["accepted"].decode([Int64].self))
+                    if claimLimit > 0 { cursor.value = try r["claim_cursor"].decode(String?.self) }
+                    first = false
+                }
                 if try r["id"].decode(Int64?.self) != nil { claimed.append(try Store.decodeJob(row)) }
             }
             return (accepted, claimed)
         } }
     }
 
-    /// Renews the leases of the job attempts this worker runs (`renew_leases`). Returns those it
-    /// still holds and, of them, those someone asked to kill (the fallback when a kill's NOTIFY
-    /// was missed); an attempt not held any more must stop at once.
-    public func heartbeat(_ keys: [(id: Int64, attempt: Int)]) async throws -> (held: Set<Int64>, kill: Set<Int64>) {
-        guard !keys.isEmpty else { return ([], []) }
+    /// Registers this worker process (`register_worker`): its row in `workers`, which the
+    /// heartbeat keeps fresh; a row of an earlier process with this worker id is taken over.
+    public func register(concurrency: Int, components: [String]?, version: String) async throws {
+        let (workerId, leaseSeconds, logger, connection) = (self.workerId, self.leaseSeconds, self.logger, self.connection)
+        let host = ProcessInfo.processInfo.hostName, pid = Int32(getpid())
+        try await connection.guarded {
+            try await connection.run("""
+                SELECT register_worker(\(workerId), \(host), \(pid), \(version), \(Int32(concurrency)), \(components)::text[], \(leaseSeconds))
+                """, logger: logger)
+        }
+    }
+
+    /// The worker's heartbeat (`renew_leases`): marks its row in `workers` seen with `running`
+    /// jobs, and renews the leases of the job attempts it runs. Returns those it still holds and,
+    /// of them, those someone asked to kill (the fallback when a kill's NOTIFY was missed); an
+    /// attempt not held any more must stop at once.
+    public func heartbeat(_ keys: [(id: Int64, attempt: Int)], running: Int) async throws -> (held: Set<Int64>, kill: Set<Int64>) {
         let (workerId, leaseSeconds, logger, connection) = (self.workerId, self.leaseSeconds, self.logger, self.connection)
         return try await connection.guarded {
             let rows = try await connection.query("""
-                SELECT job_id, kill FROM renew_leases(\(workerId), \(keys.map(\.id))::bigint[], \(keys.map { Int32($0.attempt) })::integer[], \(leaseSeconds))
+                SELECT job_id, kill FROM renew_leases(\(workerId), \(keys.map(\.id))::bigint[], \(keys.map { Int32($0.attempt) })::integer[], \(leaseSeconds), \(Int32(running)))
                 """, logger: logger)
             var held = Set<Int64>(), kill = Set<Int64>()
             for try await (id, stop) in rows.decode((Int64, Bool).self) {
@@ -344,62 +365,49 @@ extension Store {
         }
     }
 
+    /// Marks a worker stopped (`stop_worker`), at the end of a graceful shutdown.
+    public func stopWorker(id: String) async throws {
+        try await client.run("SELECT stop_worker(\(id))", logger: logger)
+    }
+
     /// LISTENs on `baton_jobs` (payload `created:FIRST_ID:COUNT`, `finished`, or
     /// `kill:ID,ID,...`) and calls `onNotify` with each payload, and once with "" right after the
-    /// LISTEN is in place, until the connection fails. With `ranked`, the connection also holds a
-    /// worker rank (sql/007_wake_one.sql) and `onRank` gets this worker's position among the
-    /// ranks held and their number, at once, whenever a worker announces a new rank (payload
-    /// `ranks`, sent by a worker as it takes its rank and as it gives it back) and every
-    /// `rankRefresh` (±20 %, so a fleet does not scan pg_locks in step), which covers workers
-    /// that died without a word; until then, a job whose designated worker is gone is taken by
-    /// the 25 ms fallback. The fleet benchmark found a 1 s refresh cost 64 workers 12,700
-    /// pg_locks scans a run.
-    public func listenForJobs(ranked: Bool = false, rankRefresh: Duration = .seconds(10),
+    /// LISTEN is in place, until the connection fails. With `rankOf` (a worker id), `onRank` gets
+    /// that worker's position among the live workers (`live_workers()`, the rows of `workers`)
+    /// and their number: at once, whenever a worker registers or stops (payload `ranks`), and
+    /// every `rankRefresh` (±20 %, so a fleet does not read in step), which covers workers that
+    /// died without a word; until then, a job whose designated worker is gone is taken by the
+    /// 25 ms fallback. A worker not (yet) in the list gets no rank (`onRank(-1, 0)`) and wakes
+    /// for every new job.
+    public func listenForJobs(rankOf workerId: String? = nil, rankRefresh: Duration = .seconds(10),
                               onRank: @escaping @Sendable (_ position: Int, _ count: Int) -> Void = { _, _ in },
                               _ onNotify: @Sendable (String) -> Void) async throws {
         let logger = self.logger
         try await client.withConnection { connection in
-            var rank: Int32? = nil
-            if ranked {
-                for try await value in try await connection.query("SELECT take_worker_rank()", logger: logger).decode(Int32?.self) { rank = value }
-            }
             let ranksChanged = ChangeFlag()
-            func giveBack(_ rank: Int32) async {
-                guard !connection.isClosed else { return }
-                _ = try? await connection.query("SELECT pg_advisory_unlock(1650553710, \(rank)), pg_notify('baton_jobs', 'ranks')", logger: logger)
-            }
-            do {
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    if let rank {
-                        group.addTask {
-                            while !Task.isCancelled {
-                                var ranks: [Int32] = []
-                                for try await value in try await connection.query("SELECT worker_ranks()", logger: logger).decode([Int32].self) { ranks = value }
-                                if let position = ranks.firstIndex(of: rank) { onRank(position, ranks.count) }
-                                let next = ContinuousClock.now + rankRefresh * Double.random(in: 0.8...1.2)
-                                while ContinuousClock.now < next && !ranksChanged.take() {
-                                    try await Task.sleep(for: .milliseconds(100))
-                                }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                if let workerId {
+                    group.addTask {
+                        while !Task.isCancelled {
+                            var live: [String] = []
+                            for try await value in try await connection.query("SELECT live_workers()", logger: logger).decode([String].self) { live = value }
+                            if let position = live.firstIndex(of: workerId) { onRank(position, live.count) } else { onRank(-1, 0) }
+                            let next = ContinuousClock.now + rankRefresh * Double.random(in: 0.8...1.2)
+                            while ContinuousClock.now < next && !ranksChanged.take() {
+                                try await Task.sleep(for: .milliseconds(100))
                             }
                         }
                     }
-                    try await connection.listen(on: "baton_jobs") { notifications in
-                        onNotify("")
-                        // Tell the others this worker took a rank, now that it listens too.
-                        if rank != nil { try await connection.query("SELECT pg_notify('baton_jobs', 'ranks')", logger: logger) }
-                        for try await notification in notifications {
-                            if notification.payload == "ranks" { ranksChanged.set() }
-                            onNotify(notification.payload)
-                        }
-                    }
-                    group.cancelAll()
                 }
-            } catch {
-                // The pooled connection outlives this listener when it is still open: give the rank back.
-                if let rank { await giveBack(rank) }
-                throw error
+                try await connection.listen(on: "baton_jobs") { notifications in
+                    onNotify("")
+                    for try await notification in notifications {
+                        if notification.payload == "ranks" { ranksChanged.set() }
+                        onNotify(notification.payload)
+                    }
+                }
+                group.cancelAll()
             }
-            if let rank { await giveBack(rank) }
         }
     }
 
@@ -416,6 +424,15 @@ extension Store {
         default:
             throw BatonError(.notFound, "no job \(id)", field: "id")
         }
+    }
+}
+
+/// Where a worker's next claim goes on visiting projects.
+final class ClaimCursor: Sendable {
+    private let state = Mutex<String?>(nil)
+    var value: String? {
+        get { state.withLock { $0 } }
+        set { state.withLock { $0 = newValue } }
     }
 }
 

@@ -7,7 +7,8 @@ import PostgresNIO
 /// transaction, recording them in `schema_migrations`; then the files of `sql/functions/` (one
 /// function, trigger or view each, the only text of it) whose content changed since they were
 /// last applied, all in one transaction, recording each file's checksum in `schema_functions`.
-/// A session advisory lock makes concurrent migrators take turns.
+/// Each step is a transaction holding the migration lock (a transaction advisory lock), so
+/// concurrent migrators take turns, also through a pooler in transaction mode.
 ///
 /// Functions are applied after every migration, so a migration must not call one; a function
 /// file must be re-runnable (`CREATE OR REPLACE`, and a `DROP FUNCTION IF EXISTS` of an old
@@ -75,35 +76,45 @@ public struct Migrator: Sendable {
     /// Applies pending migrations, then the function files that changed; returns the names applied.
     @discardableResult
     public func migrate(_ store: Store, progress: @Sendable (String) -> Void = { _ in }) async throws -> [String] {
+        // Every step is one transaction that first takes the migration lock as a transaction
+        // lock, and then looks at what is applied: two migrators take turns, step by step, and
+        // no session state is needed, so this works through PgBouncer in transaction mode too.
         let logger = store.logger
-        return try await store.client.withConnection { connection in
-            try await connection.query("SELECT pg_advisory_lock(hashtext('baton.migrate'))", logger: logger)
-            do {
-                try await Self.bookkeeping(connection, logger: logger)
-                var applied = Set<Int>()
-                for try await version in try await connection.query("SELECT version FROM schema_migrations", logger: logger).decode(Int.self) {
-                    applied.insert(version)
+        do {
+            try await store.client.withTransaction(logger: logger) { tx in
+                try await Self.lock(tx, logger: logger)
+                for statement in SQLScript.statements(Self.bookkeepingSQL) {
+                    try await tx.run(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }
-                var done: [String] = []
-                for migration in migrations where !applied.contains(migration.version) {
-                    progress("applying \(migration.name)")
-                    try await connection.withTransaction(logger: logger) { tx in
-                        for statement in SQLScript.statements(migration.sql) {
-                            try await tx.query(PostgresQuery(unsafeSQL: statement), logger: logger)
-                        }
-                        try await tx.query("INSERT INTO schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))", logger: logger)
-                    }
-                    done.append(migration.name)
-                }
-                done += try await applyDefinitions(connection, logger: logger, progress: progress)
-                try await connection.query("SELECT pg_advisory_unlock(hashtext('baton.migrate'))", logger: logger)
-                return done
-            } catch {
-                _ = try? await connection.query("SELECT pg_advisory_unlock(hashtext('baton.migrate'))", logger: logger)
-                if let error = error as? PostgresTransactionError, let inner = error.closureError ?? error.commitError { throw inner }
-                throw error
             }
+            var done: [String] = []
+            for migration in migrations {
+                let applied = try await store.client.withTransaction(logger: logger) { tx -> Bool in
+                    try await Self.lock(tx, logger: logger)
+                    for try await _ in try await tx.query("SELECT 1 FROM schema_migrations WHERE version = \(migration.version)", logger: logger) {
+                        return false // applied before (or by the migrator we waited for)
+                    }
+                    progress("applying \(migration.name)")
+                    for statement in SQLScript.statements(migration.sql) {
+                        try await tx.run(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    }
+                    try await tx.run("INSERT INTO schema_migrations (version, name) VALUES (\(migration.version), \(migration.name))", logger: logger)
+                    return true
+                }
+                if applied { done.append(migration.name) }
+            }
+            done += try await store.client.withTransaction(logger: logger) { tx in
+                try await Self.lock(tx, logger: logger)
+                return try await applyDefinitions(tx, logger: logger, progress: progress)
+            }
+            return done
+        } catch let error as PostgresTransactionError {
+            throw error.closureError ?? error.commitError ?? error.beginError ?? error
         }
+    }
+
+    private static func lock(_ connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.run("SELECT pg_advisory_xact_lock(hashtext('baton.migrate'))", logger: logger)
     }
 
     /// The tables that record what was applied (`schema_migrations`, `schema_functions`), with
@@ -127,14 +138,9 @@ public struct Migrator: Sendable {
         COMMENT ON COLUMN schema_functions.applied_time IS 'When this content was applied.';
         """
 
-    private static func bookkeeping(_ connection: PostgresConnection, logger: Logger) async throws {
-        for statement in SQLScript.statements(bookkeepingSQL) {
-            try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
-        }
-    }
 
-    /// Applies the files of `sql/functions/` whose checksum differs from the one recorded, in one
-    /// transaction with their new checksums.
+    /// Applies the files of `sql/functions/` whose checksum differs from the one recorded, with
+    /// their new checksums, in the caller's transaction.
     private func applyDefinitions(_ connection: PostgresConnection, logger: Logger, progress: @Sendable (String) -> Void) async throws -> [String] {
         var applied: [String: String] = [:]
         for try await (name, checksum) in try await connection.query("SELECT name, checksum FROM schema_functions", logger: logger).decode((String, String).self) {
@@ -147,22 +153,20 @@ public struct Migrator: Sendable {
             if applied[definition.name] != checksum { changed.append(definition) }
         }
         guard !changed.isEmpty else { return [] }
-        try await connection.withTransaction(logger: logger) { tx in
-            for definition in changed {
-                progress("applying functions/\(definition.name)")
-                do {
-                    for statement in SQLScript.statements(definition.sql) {
-                        try await tx.query(PostgresQuery(unsafeSQL: statement), logger: logger)
-                    }
-                } catch let error as PSQLError {
-                    let message = error.serverInfo?[.message] ?? "\(error.code)"
-                    throw BatonError(.environment, "sql/functions/\(definition.name) failed, so no function file was applied: \(message)")
+        for definition in changed {
+            progress("applying functions/\(definition.name)")
+            do {
+                for statement in SQLScript.statements(definition.sql) {
+                    try await connection.run(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }
-                try await tx.query("""
-                    INSERT INTO schema_functions (name, checksum) VALUES (\(definition.name), md5(\(definition.sql)))
-                    ON CONFLICT (name) DO UPDATE SET checksum = excluded.checksum, applied_time = now()
-                    """, logger: logger)
+            } catch let error as PSQLError {
+                let message = error.serverInfo?[.message] ?? "\(error.code)"
+                throw BatonError(.environment, "sql/functions/\(definition.name) failed, so no function file was applied: \(message)")
             }
+            try await connection.run("""
+                INSERT INTO schema_functions (name, checksum) VALUES (\(definition.name), md5(\(definition.sql)))
+                ON CONFLICT (name) DO UPDATE SET checksum = excluded.checksum, applied_time = now()
+                """, logger: logger)
         }
         return changed.map { "functions/\($0.name)" }
     }

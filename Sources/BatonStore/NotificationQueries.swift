@@ -56,7 +56,7 @@ extension Store {
 
     /// Records a failed attempt: tried again after `retryAfter` seconds, or given up when nil.
     public func notificationAttemptFailed(id: Int64, error: String, retryAfter: Double?) async throws {
-        try await client.query("""
+        try await client.run("""
             UPDATE notifications SET lease_until = NULL, last_error = \(String(error.prefix(2000))),
                    next_attempt_time = now() + make_interval(secs => \(retryAfter ?? 0)),
                    failed_time = CASE WHEN \(retryAfter)::float8 IS NULL THEN now() END

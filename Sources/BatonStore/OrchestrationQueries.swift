@@ -2,6 +2,7 @@ import BatonModel
 import Foundation
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// A task's job the coordinator is to create.
 public struct ChildSpec: Sendable, Hashable {
@@ -95,11 +96,22 @@ extension Store {
     }
 }
 
-/// The coordinator's statements, on the connection that holds its leadership lock.
+/// The term a coordinator session leads in (nil: it does not lead).
+final class HeldTerm: Sendable {
+    private let value = Mutex<Int64?>(nil)
+    func withLock<T>(_ body: (inout Int64?) -> T) -> T { value.withLock { body(&$0) } }
+}
+
+/// The coordinator's statements. Leadership is a row of `leaders` with a term (a fencing token,
+/// sql/functions/leaders.sql), not state of this connection: every statement stands alone, so
+/// the coordinator works through a pooler in transaction mode.
 public struct CoordinatorSession: Sendable {
     let connection: PostgresConnection
     let logger: Logger
     public let coordinatorId: String
+    /// The term this coordinator leads in, once it took the lead.
+    let held = HeldTerm()
+    static let leadership = "coordinator"
 
     /// The connection was closed (a terminated backend, a restarted server): lease a new one.
     public func checkOpen() throws {
@@ -108,36 +120,75 @@ public struct CoordinatorSession: Sendable {
     /// Orchestration runs hold a lease the active coordinator renews on every turn.
     public static let runLeaseSeconds = 60.0
 
-    /// Takes the coordinator lock if no other coordinator holds it. It is a session lock: it
-    /// lasts until this connection closes, so a coordinator that dies or loses its connection
-    /// hands over at once.
-    public func tryLead() async throws -> Bool {
-        try await connection.guarded { [self] in
-            for try await got in try await connection.query("SELECT pg_try_advisory_lock(hashtext('baton.coordinator'))", logger: logger).decode(Bool.self) {
-                return got
+    /// The term this coordinator leads in, or nil.
+    public var term: Int64? { held.withLock { $0 } }
+
+    /// Takes the leadership for `leaseSeconds` if it is free (no leader, a lease that ran out, a
+    /// leader that resigned) or already this coordinator's; returns the new term, or nil while
+    /// another coordinator leads. A coordinator that dies hands over when its lease runs out.
+    public func tryLead(leaseSeconds: Double) async throws -> Int64? {
+        let term = try await connection.guarded { [self] () -> Int64? in
+            for try await term in try await connection.query(
+                "SELECT take_lead(\(Self.leadership), \(coordinatorId), \(leaseSeconds))", logger: logger).decode(Int64?.self) {
+                return term
+            }
+            return nil
+        }
+        held.withLock { $0 = term }
+        return term
+    }
+
+    /// Renews the lease of this coordinator's term; false when another coordinator took over.
+    public func keepLead(leaseSeconds: Double) async throws -> Bool {
+        guard let term else { return false }
+        let kept = try await connection.guarded { [self] () -> Bool in
+            for try await kept in try await connection.query(
+                "SELECT keep_lead(\(Self.leadership), \(coordinatorId), \(term), \(leaseSeconds))", logger: logger).decode(Bool.self) {
+                return kept
             }
             return false
         }
+        if !kept { held.withLock { $0 = nil } }
+        return kept
     }
 
-    /// Gives the coordinator lock up, so a standby takes over at once. Without it a leader whose
-    /// turn failed would return its connection to the pool still holding the lock.
+    /// Ends this coordinator's term at once, so a standby takes over at its next try.
     public func resign() async throws {
-        guard !connection.isClosed else { return } // a closed connection holds no lock
+        guard let term, !connection.isClosed else { return }
+        held.withLock { $0 = nil }
         _ = try await connection.guarded { [self] in
-            try await connection.query("SELECT pg_advisory_unlock(hashtext('baton.coordinator'))", logger: logger)
+            try await connection.run("SELECT resign_lead(\(Self.leadership), \(coordinatorId), \(term))", logger: logger)
         }
     }
 
-    /// Starts waiting orchestration runs, serialized per orchestration.
+    /// The first statement of a step: locks the leadership row while the term is this
+    /// coordinator's (a take-over waits for the step), else throws: the step changes nothing.
+    func fence(_ tx: PostgresConnection) async throws {
+        guard let term else { throw BatonError(.unavailable, "this coordinator does not lead") }
+        do {
+            try await tx.run("SELECT lead_fence(\(Self.leadership), \(coordinatorId), \(term))", logger: logger)
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "BT001" {
+            held.withLock { $0 = nil }
+            throw BatonError(.unavailable, "leadership lost: another coordinator took over")
+        }
+    }
+
+    /// Starts waiting orchestration runs, serialized per orchestration; fenced by the term.
     public func startRuns(limit: Int) async throws -> [Job] {
         try await connection.guarded { [self] in
-            let rows = try await connection.query("""
-                SELECT \(unescaped: Store.jobColumns) FROM claim_jobs(\(coordinatorId), \(Int32(limit)), NULL::text[], \(Self.runLeaseSeconds), true)
-                """, logger: logger)
-            var jobs: [Job] = []
-            for try await row in rows { jobs.append(try Store.decodeJob(row)) }
-            return jobs
+            do {
+                return try await connection.withTransaction(logger: logger) { tx in
+                    try await fence(tx)
+                    let rows = try await tx.query("""
+                        SELECT \(unescaped: Store.jobColumns) FROM claim_jobs(\(coordinatorId), \(Int32(limit)), NULL::text[], \(Self.runLeaseSeconds), true)
+                        """, logger: logger)
+                    var jobs: [Job] = []
+                    for try await row in rows { jobs.append(try Store.decodeJob(row)) }
+                    return jobs
+                }
+            } catch let error as PostgresTransactionError {
+                throw error.closureError ?? error.commitError ?? error.beginError ?? error
+            }
         }
     }
 
@@ -153,7 +204,8 @@ public struct CoordinatorSession: Sendable {
         }
     }
 
-    /// One advancement of a run, in one transaction: locks the parent, reads its task jobs' statuses,
+    /// One advancement of a run, in one transaction: checks the term (nil when it no longer
+    /// holds: the step changes nothing), locks the parent, reads its task jobs' statuses,
     /// asks `decide` what to do, creates the jobs it names (a unique key on (run, task) makes a
     /// repeated step harmless) and ends the run when told, or as `whenMissing` says when a task's
     /// configuration has disappeared.
@@ -170,12 +222,17 @@ public struct CoordinatorSession: Sendable {
                     // commit) flushes the WAL that created it.
                     var parent: RunHeader?
                     var children: [String: JobStatus] = [:]
+                    // The leadership row is locked FOR SHARE while the term is ours (the fence,
+                    // sql/functions/leaders.sql); a coordinator taken over from finds no run.
                     let rows = try await tx.query("""
-                        WITH run AS (
+                        WITH fence AS (
+                            SELECT 1 FROM leaders WHERE name = \(Self.leadership) AND holder = \(coordinatorId) AND term = \(term ?? -1)
+                                                    AND expires > clock_timestamp() FOR SHARE
+                        ), run AS (
                             SELECT id, run_id, project_id, coalesce(only_orchestration_task_ids, '{}') AS selected,
                                    desired_status = 'terminating' AS terminating,
                                    CASE WHEN \(withDefinition) THEN parameters::text END AS definition
-                            FROM jobs WHERE id = \(runId) AND status IN ('processing', 'terminating') FOR UPDATE
+                            FROM jobs WHERE id = \(runId) AND status IN ('processing', 'terminating') AND EXISTS (SELECT 1 FROM fence) FOR UPDATE
                         )
                         SELECT run.id, run.run_id, run.project_id, run.selected, run.terminating, run.definition,
                                coalesce((SELECT array_agg(orchestration_task_id ORDER BY id) FROM jobs WHERE orchestration_job_id = run.id), '{}'),
@@ -215,13 +272,13 @@ public struct CoordinatorSession: Sendable {
                         if !missing.isEmpty && step.finish == nil { step.finish = whenMissing(missing) }
                     }
                     if let finish = step.finish {
-                        try await tx.query("""
+                        try await tx.run("""
                             UPDATE jobs SET status = \(finish.status.rawValue)::job_status, end_time = clock_timestamp(),
                                    duration_seconds = extract(epoch FROM clock_timestamp() - start_time),
                                    result = \(finish.result.jsonText)::jsonb, lease_expires = NULL
                             WHERE id = \(runId) AND status IN ('processing', 'terminating')
                             """, logger: logger)
-                        try await tx.query("SELECT pg_notify('baton_jobs', 'finished')", logger: logger)
+                        try await tx.run("SELECT pg_notify('baton_jobs', 'finished')", logger: logger)
                     }
                     return step
                 }
@@ -244,7 +301,7 @@ extension Store {
 
     /// Renews the leases of the orchestration runs in progress and records `coordinatorId` as their runner.
     public func renewRunLeases(coordinatorId: String, leaseSeconds: Double) async throws {
-        try await client.query("""
+        try await client.run("""
             UPDATE jobs SET heartbeat_time = clock_timestamp(), lease_expires = clock_timestamp() + make_interval(secs => \(leaseSeconds)),
                             worker_id = \(coordinatorId)
             WHERE type = 'orchestrationContainer' AND status IN ('processing', 'terminating')

@@ -28,12 +28,12 @@ public enum SQLTarget {
         return try await withTaskCancellationHandler {
             do {
                 try Task.checkCancellation()
-                try await connection.query("BEGIN", logger: logger)
+                try await connection.run("BEGIN", logger: logger)
                 for statement in statements {
                     try Task.checkCancellation()
-                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    try await connection.run(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }
-                try await connection.query("COMMIT", logger: logger)
+                try await connection.run("COMMIT", logger: logger)
                 return statements.count
             } catch {
                 _ = try? await connection.query("ROLLBACK", logger: logger)

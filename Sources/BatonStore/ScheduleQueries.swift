@@ -61,7 +61,7 @@ extension Store {
                 """, logger: logger).decode((Int64, String).self) { unfinished.append((id, JobStatus(rawValue: status) ?? .processing)) }
             let decision = decide(unfinished)
             guard decision.create else {
-                try await tx.query("""
+                try await tx.run("""
                     UPDATE schedule_firings SET outcome = \(decision.outcome)
                     WHERE project_id = \(projectId) AND schedule_id = \(scheduleId) AND fire_time = \(fireTime)
                     """, logger: logger)
@@ -76,7 +76,7 @@ extension Store {
                         '{"type": "orchestrator"}'::jsonb, \(selected)::text[], 'schedule')
                 RETURNING id
                 """, logger: logger).decode(Int64.self) { jobId = id }
-            try await tx.query("""
+            try await tx.run("""
                 UPDATE schedule_firings SET outcome = \(outcome), job_id = \(jobId)
                 WHERE project_id = \(projectId) AND schedule_id = \(scheduleId) AND fire_time = \(fireTime)
                 """, logger: logger)

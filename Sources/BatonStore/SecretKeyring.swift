@@ -131,7 +131,7 @@ extension Store {
         for (project, id, text) in rows {
             let json = try JSONValue.parse(text)
             let sealed = try keyring.sealSecrets(in: json, projectId: project, reseal: true)
-            try await client.query("UPDATE components SET executor = \(sealed.jsonText)::jsonb WHERE project_id = \(project) AND id = \(id)", logger: logger)
+            try await client.run("UPDATE components SET executor = \(sealed.jsonText)::jsonb WHERE project_id = \(project) AND id = \(id)", logger: logger)
             counts.components += 1
         }
         var configurations: [(String, String, String, String)] = []
@@ -140,7 +140,7 @@ extension Store {
         }
         for (project, component, id, text) in configurations {
             let sealed = try keyring.sealSecrets(in: try JSONValue.parse(text), projectId: project, reseal: true)
-            try await client.query("UPDATE configurations SET parameters = \(sealed.jsonText)::jsonb WHERE project_id = \(project) AND component_id = \(component) AND id = \(id)", logger: logger)
+            try await client.run("UPDATE configurations SET parameters = \(sealed.jsonText)::jsonb WHERE project_id = \(project) AND component_id = \(component) AND id = \(id)", logger: logger)
             counts.configurations += 1
         }
         var after: Int64 = 0
@@ -157,7 +157,7 @@ extension Store {
                 let p = try keyring.sealSecrets(in: try JSONValue.parse(parameters), projectId: project, reseal: true)
                 let e = try keyring.sealSecrets(in: try JSONValue.parse(executor), projectId: project, reseal: true)
                 let d = try data.map { try keyring.sealSecrets(in: try JSONValue.parse($0), projectId: project, reseal: true) }
-                try await client.query("UPDATE jobs SET parameters = \(p.jsonText)::jsonb, executor = \(e.jsonText)::jsonb, config_data = \(d?.jsonText)::jsonb WHERE id = \(id)", logger: logger)
+                try await client.run("UPDATE jobs SET parameters = \(p.jsonText)::jsonb, executor = \(e.jsonText)::jsonb, config_data = \(d?.jsonText)::jsonb WHERE id = \(id)", logger: logger)
                 counts.jobs += 1
             }
         }

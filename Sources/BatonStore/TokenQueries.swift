@@ -108,7 +108,7 @@ extension Store {
             for try await time in try await tx.query("UPDATE tokens SET revoked_time = now() WHERE id = \(id) RETURNING revoked_time", logger: logger).decode(Date.self) {
                 token.revokedTime = time
             }
-            try await tx.query("DELETE FROM console_sessions WHERE token_id = \(id)", logger: logger)
+            try await tx.run("DELETE FROM console_sessions WHERE token_id = \(id)", logger: logger)
             return token
         }
     }
@@ -120,8 +120,8 @@ extension Store {
     public func createConsoleSession(token: Token, lifetime: Double) async throws -> (id: String, csrf: String) {
         let id = Token.newSecret(prefix: "")
         let csrf = Token.newSecret(prefix: "")
-        try await client.query("DELETE FROM console_sessions WHERE expires_time < now()", logger: logger)
-        try await client.query("""
+        try await client.run("DELETE FROM console_sessions WHERE expires_time < now()", logger: logger)
+        try await client.run("""
             INSERT INTO console_sessions (id_sha256, token_id, csrf_token, expires_time)
             VALUES (sha256(convert_to(\(id), 'UTF8')), \(token.id), \(csrf), now() + make_interval(secs => \(lifetime)::float8))
             """, logger: logger)
@@ -145,6 +145,6 @@ extension Store {
 
     /// Ends a session (logout).
     public func deleteConsoleSession(id: String) async throws {
-        try await client.query("DELETE FROM console_sessions WHERE id_sha256 = sha256(convert_to(\(id), 'UTF8'))", logger: logger)
+        try await client.run("DELETE FROM console_sessions WHERE id_sha256 = sha256(convert_to(\(id), 'UTF8'))", logger: logger)
     }
 }

@@ -11,6 +11,7 @@ struct Baton: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "baton",
         abstract: "A PostgreSQL-backed orchestrator and job queue.",
+        version: batonVersion,
         subcommands: [DB.self, Migrate.self, Apply.self, RunCommand.self, PlanCommand.self, Jobs.self, WorkerCommand.self, CoordinatorCommand.self, APICommand.self, Projects.self, Tokens.self, SecretsCommand.self, SchedulesCommand.self, NotificationsCommand.self]
     )
 }

@@ -82,6 +82,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @OptionGroup var metrics: MetricsOptions
     @Option(help: "Coordinator id recorded on the runs it advances.") var coordinatorId: String?
     @Option(help: "Seconds between a standby's attempts to take over.") var standbySeconds: Double = 1
+    @Option(help: "Leadership lease in seconds: a standby takes over from a coordinator that died this long after its last renewal (a graceful stop hands over at once). Renewed every fifth of it.") var leaderLeaseSeconds: Double = 10
     @Option(help: "SMTP relay for email notifications (default: $BATON_SMTP_HOST; none: emails wait until one is set).") var smtpHost: String?
     @Option(help: "SMTP port (default: $BATON_SMTP_PORT or 25).") var smtpPort: Int?
     @Option(help: "Sender of notification emails (default: $BATON_SMTP_FROM or baton@localhost).") var smtpFrom: String?
@@ -120,6 +121,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
         if let coordinatorId { configuration.coordinatorId = coordinatorId }
         guard standbySeconds > 0 else { throw ValidationError("--standby-seconds must be positive") }
         configuration.standbyInterval = .milliseconds(Int(standbySeconds * 1000))
+        guard leaderLeaseSeconds >= 2, leaderLeaseSeconds <= 600 else { throw ValidationError("--leader-lease-seconds must be from 2 to 600") }
+        configuration.leaderLeaseSeconds = leaderLeaseSeconds
         let logger = db.logger("baton.coordinator", default: .info)
         let url = try db.url()
         Telemetry.bootstrap() // before the service makes its metrics

@@ -121,23 +121,28 @@ struct ExecutorTests {
                 - {kind: component, id: warehouse, executor: {type: sql, target: warehouse}}
                 - {kind: configuration, component: warehouse, id: good, parameters: {sql: "CREATE TABLE loaded (x int); INSERT INTO loaded VALUES (1), (2);"}}
                 - {kind: configuration, component: warehouse, id: bad, parameters: {sql: "CREATE TABLE half (x int); INSERT INTO missing VALUES (1);"}}
+                - {kind: configuration, component: warehouse, id: divides, parameters: {sql: "CREATE TABLE third (x int); SELECT 1 / count(*) FROM pg_class WHERE false;"}}
                 """), store: store)
             // The operator names the target: sql jobs reach no other database.
             let worker = try BatonProcess(["worker", "--sql-target", "warehouse=TARGET_URL"], databaseURL: url, environment: ["TARGET_URL": target])
             defer { worker.stop() }
             let good = try await store.createJobs(componentId: "warehouse", configId: "good")[0]
             let bad = try await store.createJobs(componentId: "warehouse", configId: "bad")[0]
-            let jobs = Dictionary(uniqueKeysWithValues: try await store.waitForFinal([good.id, bad.id]).map { ($0.id, $0) })
+            // An error while a query runs (not when it is parsed) fails the job too.
+            let divides = try await store.createJobs(componentId: "warehouse", configId: "divides")[0]
+            let jobs = Dictionary(uniqueKeysWithValues: try await store.waitForFinal([good.id, bad.id, divides.id]).map { ($0.id, $0) })
             #expect(jobs[good.id]?.status == .success)
             #expect(jobs[bad.id]?.status == .error)
             #expect(jobs[bad.id]?.result?["message"]?.stringValue?.contains("relation \"missing\" does not exist") == true)
+            #expect(jobs[divides.id]?.status == .error, "\(String(describing: jobs[divides.id]?.result))")
+            #expect(jobs[divides.id]?.result?["message"]?.stringValue?.contains("division by zero") == true)
         }
         try await Store.withStore(url: target, logger: logger) { store in
             var tables: [String] = []
             for try await name in try await store.client.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1", logger: logger).decode(String.self) {
                 tables.append(name)
             }
-            #expect(tables == ["loaded"], "the failed script's first statement was rolled back")
+            #expect(tables == ["loaded"], "the failed scripts' first statements were rolled back")
         }
     }
 }

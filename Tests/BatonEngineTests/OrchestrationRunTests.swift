@@ -18,7 +18,7 @@ struct OrchestrationRunTests {
             _ = try await Apply.apply(try Documents.parse(yaml), store: store)
             let fleet = try BatonProcess.workers(workers, databaseURL: url, arguments: ["--concurrency", "8"])
             let coordinatorProcesses = try (0..<coordinators).map {
-                try BatonProcess(["coordinator", "--coordinator-id", "coordinator-\($0)", "--standby-seconds", "0.2"], databaseURL: url)
+                try BatonProcess(["coordinator", "--coordinator-id", "coordinator-\($0)", "--standby-seconds", "0.2", "--leader-lease-seconds", "3"], databaseURL: url)
             }
             defer { for process in fleet + coordinatorProcesses { process.stop() } }
             try await body(store, url, coordinatorProcesses)

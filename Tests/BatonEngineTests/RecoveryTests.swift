@@ -63,9 +63,9 @@ struct RecoveryTests {
 
     @Test("SIGTERM: the worker stops claiming, lets short jobs finish, stops long ones after the drain time (worker-shutdown)")
     func gracefulShutdown() async throws {
-        let url = try await setUp("drain", "- {kind: component, id: s, executor: {type: sleep}}\n- {kind: configuration, component: s, id: short, parameters: {seconds: 0.5}}\n- {kind: configuration, component: s, id: long, parameters: {seconds: 60}}")
+        let url = try await setUp("drain", "- {kind: component, id: s, executor: {type: sleep}}\n- {kind: configuration, component: s, id: short, parameters: {seconds: 3}}\n- {kind: configuration, component: s, id: long, parameters: {seconds: 60}}")
         try await Store.withStore(url: url, logger: logger) { store in
-            let worker = try BatonProcess(["worker", "--drain-seconds", "2", "--poll-seconds", "0.5"], databaseURL: url)
+            let worker = try BatonProcess(["worker", "--drain-seconds", "6", "--poll-seconds", "0.5"], databaseURL: url)
             let short = try await store.createJobs(componentId: "s", configId: "short")[0]
             let long = try await store.createJobs(componentId: "s", configId: "long")[0]
             try await waitUntil(timeout: 30, "both jobs to run") {

@@ -22,6 +22,12 @@ struct SerializationTests {
                 """), store: store)
             let workers = try BatonProcess.workers(3, databaseURL: url, arguments: ["--concurrency", "8"])
             defer { for worker in workers { worker.stop() } }
+            // All three race from the first job: each is registered (a live worker) before it claims.
+            try await waitUntil(timeout: 30, "the 3 workers to register") {
+                var live: [String] = []
+                for try await value in try await store.client.query("SELECT live_workers()", logger: logger).decode([String].self) { live = value }
+                return live.count == 3
+            }
             var ids: [Int64] = []
             for i in 0..<200 {
                 ids += try await store.createJobs(componentId: "racer", configId: configs[i % configs.count]).map(\.id)

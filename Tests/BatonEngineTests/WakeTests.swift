@@ -35,12 +35,12 @@ struct WakeTests {
             // A long lease and poll: only NOTIFY (or the 25 ms fallback) can start the jobs quickly.
             let workers = try BatonProcess.workers(3, databaseURL: url, arguments: ["--poll-seconds", "120", "--lease-seconds", "300"])
             defer { for worker in workers { worker.stop() } }
-            try await waitUntil(timeout: 30, "3 worker ranks") {
-                var ranks: [Int32] = []
-                for try await value in try await store.client.query("SELECT worker_ranks()").decode([Int32].self) { ranks = value }
-                return ranks.count == 3
+            try await waitUntil(timeout: 30, "3 live workers") {
+                var live: [String] = []
+                for try await value in try await store.client.query("SELECT live_workers()").decode([String].self) { live = value }
+                return live.count == 3
             }
-            try await Task.sleep(for: .seconds(1.5)) // each worker learns the ranks (a new rank is announced with NOTIFY 'ranks')
+            try await Task.sleep(for: .seconds(1.5)) // each worker learns the ranks (a registration is announced with NOTIFY 'ranks')
             var jobs: [Job] = []
             for _ in 0..<12 {
                 let job = try await store.createJobs(componentId: "quick", configId: "q")[0]

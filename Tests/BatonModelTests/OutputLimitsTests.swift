@@ -1,4 +1,5 @@
 import BatonModel
+import Foundation
 import Testing
 
 @Suite("output made safe to store")
@@ -45,5 +46,39 @@ struct OutputLimitsTests {
         let huge = OutputLimits.result(["message": .string(String(repeating: "z", count: 100_000)), "reason": "timeout", "body": .string(String(repeating: "b", count: 100_000))])
         #expect(huge.jsonText.utf8.count < OutputLimits.resultBytes)
         #expect(huge["reason"] == "timeout" && huge["truncated"] == true && huge["body"] == nil)
+    }
+}
+
+@Suite("JSON text")
+struct JSONTextTests {
+    @Test("jsonText writes what JSONEncoder (sorted keys, slashes unescaped) writes")
+    func sameAsEncoder() throws {
+        let values: [JSONValue] = [
+            .null, true, false, 0, -3, 42, .number(1.5), .number(-0.25), .number(1e20), 123456789012, .number(0.1), .number(3.14159),
+            "plain", "quote \" back \\ slash / tab \t newline \n cr \r", "\u{1}\u{1F}\u{8}\u{C}", "café ✓ 𝄞", "",
+            [], [1, "a", .null, [true]], [:],
+            ["b": 1, "a": ["z": "y", "c": [1, 2]], "m": "n/o", "\u{0}k": "\u{0}"],
+        ]
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        for value in values {
+            let expected = String(decoding: try encoder.encode(value), as: UTF8.self)
+            #expect(value.jsonText == expected, "\(value)")
+            #expect(try JSONValue.parse(value.jsonText) == value)
+        }
+    }
+
+    @Test("parse reads what JSONDecoder reads, and refuses what is not JSON")
+    func parse() throws {
+        let valid = [#" {"a" : [1, 2.5e3, -0.5, true, false, null, "x\u00e9\ud83d\ude00\n\"\/"] } "#, "1", #""s""#, "[]", "{}", "-0", "1E2", #"{"a":{"b":{"c":[]}}}"#]
+        for text in valid {
+            let decoded = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+            #expect(try JSONValue.parse(text) == decoded, "\(text)")
+        }
+        let invalid = ["", "{", "[1,]", "01", "1.", "1e", #""\x""#, #""\ud83d""#, #""\udc00""#, "tru", #"{"a" 1}"#, "[1] 2", "\"a\u{1}\"", "1e400",
+                       String(repeating: "[", count: 600) + String(repeating: "]", count: 600)]
+        for text in invalid {
+            #expect(throws: (any Error).self, "\(text.prefix(20))") { try JSONValue.parse(text) }
+        }
     }
 }

@@ -3,6 +3,7 @@ import BatonModel
 import BatonStore
 import BatonTesting
 import Foundation
+import PostgresNIO
 import Testing
 
 @Suite("store against a real PostgreSQL")
@@ -28,7 +29,8 @@ struct StoreTests {
             }
             return try await group.reduce(into: []) { $0.append($1) }
         }
-        #expect(applied.map(\.count).sorted() == [0, migrator.migrations.count + migrator.definitions.count])
+        // They take turns step by step: together they applied each file once.
+        #expect(applied.flatMap { $0 }.sorted() == (migrator.migrations.map(\.name) + migrator.definitions.map { "functions/\($0.name)" }).sorted())
         try await Store.withStore(url: url, logger: logger) { store in
             var versions: [Int] = []
             for try await v in try await store.client.query("SELECT version FROM schema_migrations ORDER BY 1", logger: logger).decode(Int.self) { versions.append(v) }
@@ -66,8 +68,25 @@ struct StoreTests {
             #expect(missing.isEmpty, "without a comment: \(missing)")
             var tables: [String] = []
             for try await name in try await store.client.query("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1", logger: logger).decode(String.self) { tables.append(name) }
-            #expect(tables == ["components", "configurations", "console_sessions", "job_events", "jobs", "notification_subscriptions", "notifications", "projects",
-                              "schedule_firings", "schedules", "schema_functions", "schema_migrations", "tokens"])
+            #expect(tables == ["components", "configurations", "console_sessions", "job_events", "jobs", "leaders", "notification_subscriptions", "notifications", "projects",
+                              "schedule_firings", "schedules", "schema_functions", "schema_migrations", "tokens", "workers"])
+        }
+    }
+
+    @Test("every query of sql/inspect.sql runs against the current schema")
+    func inspectQueriesRun() async throws {
+        let url = try await TestPostgres.shared.makeDatabase("inspect")
+        let file = try Migrator.defaultDirectory() + "/inspect.sql"
+        let statements = SQLScript.statements(try String(contentsOfFile: file, encoding: .utf8))
+        #expect(statements.count >= 6)
+        try await Store.withStore(url: url, logger: logger) { store in
+            for statement in statements {
+                do {
+                    for try await _ in try await store.client.query(PostgresQuery(unsafeSQL: statement), logger: logger) {}
+                } catch {
+                    Issue.record("sql/inspect.sql: \(String(reflecting: error).prefix(300))\n\(statement.prefix(200))")
+                }
+            }
         }
     }
 

@@ -63,15 +63,15 @@ struct UpgradeTests {
         let copy = FileManager.default.temporaryDirectory.appendingPathComponent("baton-sql-\(UUID().uuidString)").path
         try FileManager.default.copyItem(atPath: try Migrator.defaultDirectory(), toPath: copy)
         defer { try? FileManager.default.removeItem(atPath: copy) }
-        let ranks = copy + "/functions/worker_ranks.sql"
-        try (try String(contentsOfFile: ranks, encoding: .utf8) + "\nCOMMENT ON FUNCTION worker_ranks() IS 'changed';\n")
+        let ranks = copy + "/functions/live_workers.sql"
+        try (try String(contentsOfFile: ranks, encoding: .utf8) + "\nCOMMENT ON FUNCTION live_workers() IS 'changed';\n")
             .write(toFile: ranks, atomically: true, encoding: .utf8)
         let applied = try await Store.withStore(url: url, logger: logger) { try await Migrator(directory: copy).migrate($0) }
-        #expect(applied == ["functions/worker_ranks.sql"])
-        #expect(try Psql.query(url: url, "SELECT obj_description('worker_ranks'::regproc, 'pg_proc')") == [["changed"]])
+        #expect(applied == ["functions/live_workers.sql"])
+        #expect(try Psql.query(url: url, "SELECT obj_description('live_workers'::regproc, 'pg_proc')") == [["changed"]])
 
         // Two files change; the second fails: neither is applied, and the error names the file.
-        try (try String(contentsOfFile: ranks, encoding: .utf8) + "\nCOMMENT ON FUNCTION worker_ranks() IS 'changed again';\n")
+        try (try String(contentsOfFile: ranks, encoding: .utf8) + "\nCOMMENT ON FUNCTION live_workers() IS 'changed again';\n")
             .write(toFile: ranks, atomically: true, encoding: .utf8)
         try "CREATE OR REPLACE FUNCTION zz_broken() RETURNS int LANGUAGE sql AS $$ SELECT no_such_column FROM jobs $$;\n"
             .write(toFile: copy + "/functions/zz_broken.sql", atomically: true, encoding: .utf8)
@@ -79,7 +79,7 @@ struct UpgradeTests {
             try await Store.withStore(url: url, logger: logger) { try await Migrator(directory: copy).migrate($0) }
         }
         #expect(error?.message.contains("sql/functions/zz_broken.sql failed") == true, "\(String(describing: error))")
-        #expect(try Psql.query(url: url, "SELECT obj_description('worker_ranks'::regproc, 'pg_proc')") == [["changed"]], "rolled back together")
+        #expect(try Psql.query(url: url, "SELECT obj_description('live_workers'::regproc, 'pg_proc')") == [["changed"]], "rolled back together")
     }
 
     static var fixture: String {

@@ -351,6 +351,8 @@ async def run_throughput(peer: Peer, script: str, args: argparse.Namespace) -> d
             errors.append(f"completed {out['completed']} of {args.jobs} jobs")
         if end is not None and starts and out["completed"] == args.jobs:
             first = min(starts)
+            # The measured window, for bench/bench.py's probes (the server's CPU, the workers' PSS).
+            result["first_start"], result["end"] = first, end
             result["seconds"] = round(end - first, 4)
             result["jobs_per_s"] = round(args.jobs / (end - first), 1)
         elif end is not None and not starts:

@@ -1,14 +1,15 @@
 -- Raw ceiling for Baton's throughput: claim :batch job(s) and finish them, in one transaction.
 -- Run by bench/run with: pgbench -n -M prepared -c 8 -j 2 -T SECONDS -D batch=1|10 -f bench/sql/claim.sql
--- Minimal SQL equivalent of claim_jobs + finish_jobs (sql/002_claim.sql) without the
--- per-configuration and project-limit rules: take the oldest claimable rows with
--- FOR UPDATE SKIP LOCKED through the partial index jobs_claimable, mark them processing with
--- the same columns a claim writes, then mark them success with the same columns a finish writes.
+-- Minimal SQL equivalent of claim_jobs + finish_jobs (sql/functions/) without the
+-- per-configuration and project-limit rules: take the oldest claimable rows of the project with
+-- FOR UPDATE SKIP LOCKED through the partial index jobs_queue_by_project (read the way
+-- claim_jobs reads it, project_id BETWEEN, so the planner cannot take the primary key), mark them
+-- processing with the same columns a claim writes, then success with the columns a finish writes.
 BEGIN;
 WITH picked AS (
     SELECT id FROM jobs
-    WHERE status IN ('created', 'waiting')
-    ORDER BY id
+    WHERE project_id BETWEEN 'default' AND 'default' AND status IN ('created', 'waiting') AND type = 'standard'
+    ORDER BY project_id, id
     LIMIT :batch
     FOR UPDATE SKIP LOCKED
 ), claimed AS (

@@ -17,49 +17,45 @@ CREATE OR REPLACE FUNCTION finish_jobs(p_worker text, p_ids bigint[], p_attempts
 RETURNS SETOF bigint
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
-    done   record;
-    wake   boolean := false;
-    ids    bigint[] := '{}';
+    wake   boolean;
+    ids    bigint[];
 BEGIN
-    FOR done IN
-        WITH finished AS (
-            UPDATE jobs j SET
-                status = CASE WHEN (j.attempt <= j.retries AND f.status = 'error' AND j.desired_status = 'processing') THEN 'created'
-                              ELSE f.status END,
-                end_time = CASE WHEN (j.attempt <= j.retries AND f.status = 'error' AND j.desired_status = 'processing') THEN NULL
-                                ELSE clock_timestamp() END,
-                duration_seconds = CASE WHEN (j.attempt <= j.retries AND f.status = 'error' AND j.desired_status = 'processing') THEN NULL
-                                        ELSE extract(epoch FROM clock_timestamp() - j.start_time) END,
-                start_time = CASE WHEN (j.attempt <= j.retries AND f.status = 'error' AND j.desired_status = 'processing') THEN NULL
-                                  ELSE j.start_time END,
-                delayed_start_time = CASE WHEN (j.attempt <= j.retries AND f.status = 'error' AND j.desired_status = 'processing')
-                                          THEN clock_timestamp() + make_interval(secs => j.retry_delay_seconds) ELSE j.delayed_start_time END,
-                worker_id = CASE WHEN (j.attempt <= j.retries AND f.status = 'error' AND j.desired_status = 'processing') THEN NULL
-                                 ELSE j.worker_id END,
-                result = f.result,
-                lease_expires = NULL
-            FROM unnest(p_ids, p_attempts, p_statuses, p_results) AS f(id, attempt, status, result)
-            WHERE j.id = f.id AND j.attempt = f.attempt AND j.worker_id = p_worker
-              AND j.status IN ('processing', 'terminating')
-            RETURNING j.id, j.status = 'created' AS retry, j.attempt, j.retries, j.retry_delay_seconds, j.project_id, j.component_id,
-                      j.config_id, j.orchestration_job_id
-        ), retry_events AS (
-            INSERT INTO job_events (job_id, stream, message)
-            SELECT id, 'system', format('attempt %s of %s failed; retrying in %s s', attempt, retries + 1, retry_delay_seconds)
-            FROM finished WHERE retry
-        )
-        SELECT * FROM finished
-    LOOP
-        ids := ids || done.id;
-        wake := wake OR done.retry OR done.orchestration_job_id IS NOT NULL;
-        IF NOT wake THEN
-            wake := EXISTS (SELECT 1 FROM jobs w
-                            WHERE w.project_id = done.project_id AND w.component_id = done.component_id
-                              AND w.config_id = done.config_id AND w.status = 'waiting')
-                 OR EXISTS (SELECT 1 FROM jobs w
-                            WHERE w.project_id = done.project_id AND w.status = 'waiting' AND w.waiting_reason = 'project-limit');
-        END IF;
-    END LOOP;
+    WITH finished AS (
+        UPDATE jobs j SET
+            status = CASE WHEN (j.attempt <= j.retries AND f.status = 'error' AND j.desired_status = 'processing') THEN 'created'
+                          ELSE f.status END,
+            end_time = CASE WHEN (j.attempt <= j.retries AND f.status = 'error' AND j.desired_status = 'processing') THEN NULL
+                            ELSE clock_timestamp() END,
+            duration_seconds = CASE WHEN (j.attempt <= j.retries AND f.status = 'error' AND j.desired_status = 'processing') THEN NULL
+                                    ELSE extract(epoch FROM clock_timestamp() - j.start_time) END,
+            start_time = CASE WHEN (j.attempt <= j.retries AND f.status = 'error' AND j.desired_status = 'processing') THEN NULL
+                              ELSE j.start_time END,
+            delayed_start_time = CASE WHEN (j.attempt <= j.retries AND f.status = 'error' AND j.desired_status = 'processing')
+                                      THEN clock_timestamp() + make_interval(secs => j.retry_delay_seconds) ELSE j.delayed_start_time END,
+            worker_id = CASE WHEN (j.attempt <= j.retries AND f.status = 'error' AND j.desired_status = 'processing') THEN NULL
+                             ELSE j.worker_id END,
+            result = f.result,
+            lease_expires = NULL
+        FROM unnest(p_ids, p_attempts, p_statuses, p_results) AS f(id, attempt, status, result)
+        WHERE j.id = f.id AND j.attempt = f.attempt AND j.worker_id = p_worker
+          AND j.status IN ('processing', 'terminating')
+        RETURNING j.id, j.status = 'created' AS retry, j.attempt, j.retries, j.retry_delay_seconds, j.project_id, j.component_id,
+                  j.config_id, j.orchestration_job_id
+    ), retry_events AS (
+        INSERT INTO job_events (job_id, stream, message)
+        SELECT id, 'system', format('attempt %s of %s failed; retrying in %s s', attempt, retries + 1, retry_delay_seconds)
+        FROM finished WHERE retry
+    )
+    -- One statement for the whole batch (a PL/pgSQL loop over the jobs cost a statement each).
+    SELECT coalesce(array_agg(f.id), '{}'),
+           coalesce(bool_or(f.retry OR f.orchestration_job_id IS NOT NULL
+                    OR EXISTS (SELECT 1 FROM jobs w
+                               WHERE w.project_id = f.project_id AND w.component_id = f.component_id
+                                 AND w.config_id = f.config_id AND w.status = 'waiting')
+                    OR EXISTS (SELECT 1 FROM jobs w
+                               WHERE w.project_id = f.project_id AND w.status = 'waiting' AND w.waiting_reason = 'project-limit')), false)
+      INTO ids, wake
+    FROM finished f;
     IF wake THEN
         PERFORM pg_notify('baton_jobs', 'finished');
     END IF;

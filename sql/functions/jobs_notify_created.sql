@@ -1,7 +1,7 @@
 -- jobs_notify_created (trigger, AFTER INSERT ON jobs, per statement): NOTIFY baton_jobs
 -- 'created:FIRST_ID:COUNT' once per inserting statement that made claimable jobs. The payload
 -- says which jobs are new, so only the workers whose rank is FIRST_ID mod (number of ranks) ..
--- + COUNT - 1 claim at once and the others 25 ms later (Mailbox in BatonEngine, take_worker_rank):
+-- + COUNT - 1 claim at once and the others 25 ms later (Mailbox in BatonEngine; ranks: live_workers):
 -- with every idle worker reacting to every job, 4 claims raced for one job on 2 cores (enqueue ->
 -- start p50 3.1 ms with 4 workers, 2.0 ms with 1). Jobs that start waiting wake nobody.
 

@@ -19,23 +19,46 @@ public final class Leadership: Sendable {
 }
 
 /// A coalescing wake-up: many `wake()`s while nobody waits make one.
+///
+/// Not an AsyncStream: a consumer task cancelled while it waits for a stream's next element
+/// finishes the stream, and every later wait then returned at once (a chore spun at 100 % CPU).
 public final class WakeSignal: Sendable {
-    private let stream: AsyncStream<Void>
-    private let continuation: AsyncStream<Void>.Continuation
+    private let state = Mutex<(pending: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
 
-    public init() {
-        (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    public init() {}
+
+    public func wake() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard let waiter = state.waiter else { state.pending = true; return nil }
+            state.waiter = nil
+            return waiter
+        }
+        waiter?.resume()
     }
-
-    public func wake() { continuation.yield() }
 
     /// Returns on a wake-up (true) or after `timeout` (false), whichever comes first.
     func wait(upTo timeout: Duration) async -> Bool {
         await withTaskGroup(of: Bool.self) { group in
-            group.addTask { [stream] in for await _ in stream { return true }; return false }
+            group.addTask { [self] in
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let now = state.withLock { state -> Bool in
+                        if state.pending { state.pending = false; return true }
+                        state.waiter = continuation
+                        return false
+                    }
+                    if now { continuation.resume() }
+                }
+                return true
+            }
             group.addTask { try? await Task.sleep(for: timeout); return false }
             let woken = await group.next() ?? false
+            // Release the one still waiting: the sleeper by cancellation, the waiter by resuming it.
             group.cancelAll()
+            let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume()
             return woken
         }
     }
