@@ -20,9 +20,9 @@ let package = Package(
         // Crypto (HMAC-SHA256 of webhook notifications, AES-GCM of secrets) comes with postgres-nio already; named here to use it.
         .package(url: "https://github.com/apple/swift-crypto", exact: "4.5.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
-        // NIO and NIOSSL come with postgres-nio and hummingbird already; named here for TLS to
-        // PostgreSQL (sslmode, sslrootcert) and the outbound HTTP client of the http executor and
-        // webhooks, which connects to the address it checked (BatonEngine/OutboundHTTP.swift).
+        // NIO and NIOSSL come with postgres-nio and hummingbird already; named here for the wake-up
+        // relay's TCP server and client, TLS to PostgreSQL (sslmode, sslrootcert), and the outbound
+        // HTTP client of the http executor and webhooks (BatonEngine/OutboundHTTP.swift).
         .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
         .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
     ],

@@ -23,6 +23,8 @@ public final class Coordinator: Service, Sendable {
         /// The leadership lease: a coordinator that dies is taken over from this long after its
         /// last renewal. Renewed every fifth of it. Default 10 s.
         public var leaderLeaseSeconds: Double = 10
+        /// How it hears of finished tasks and new runs: LISTEN (default), a wake-up relay, or only polling.
+        public var wakeups: Wakeups = .listen
         /// Fallback turn when no notification arrives. Default 2 s.
         public var tickInterval: Duration = .seconds(2)
         /// The chores the active coordinator does beside its turns (Chores/).
@@ -74,7 +76,8 @@ public final class Coordinator: Service, Sendable {
         await store.poolStarted()
         // The fallback tick also paces the leadership renewal (every fifth of its lease).
         let tick = min(configuration.tickInterval, .milliseconds(Int(configuration.leaderLeaseSeconds * 200)))
-        await Mailbox.serve(store: store, tick: tick, logger: logger) { mailbox in await self.lead(mailbox) }
+        await Mailbox.serve(store: store, tick: tick, wakeups: configuration.wakeups, relayRole: .listener(id: configuration.coordinatorId),
+                            logger: logger) { mailbox in await self.lead(mailbox) }
         logger.info("coordinator stopped")
     }
 

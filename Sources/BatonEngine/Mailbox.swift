@@ -7,7 +7,10 @@ import Synchronization
 /// What a service loop is told: outcomes of finished jobs, jobs someone asked to kill, and a
 /// shutdown request, plus a coalescing wake-up signal (many posts while the loop is busy make one).
 final class Mailbox: @unchecked Sendable {
-    private let state = Mutex<(outcomes: [JobOutcome], abandoned: [JobKey], kills: Set<Int64>, shutdown: Bool)>(([], [], [], false))
+    private let state = Mutex<(outcomes: [JobOutcome], abandoned: [JobKey], kills: Set<Int64>, shutdown: Bool, answering: Int, checkKills: Bool)>(
+        ([], [], [], false, 0, false))
+    /// The wake-up relay, when the process hears of jobs through one.
+    let relay: RelayClient?
     /// This worker's position among the live workers and their number (`live_workers()`);
     /// nil for a service without a rank (the coordinator), before it is known, or while the
     /// worker is not among them.
@@ -18,7 +21,8 @@ final class Mailbox: @unchecked Sendable {
     /// Only the claim loop waits, one call at a time.
     private var iterator: AsyncStream<Void>.Iterator
 
-    init() {
+    init(relay: RelayClient? = nil) {
+        self.relay = relay
         let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         self.continuation = continuation
         self.iterator = stream.makeAsyncIterator()
@@ -46,7 +50,7 @@ final class Mailbox: @unchecked Sendable {
         rank.withLock { $0 = count > 0 && position >= 0 ? (position, count) : nil }
     }
 
-    /// A NOTIFY payload: `kill:ID,ID,...` names jobs to stop; `created:FIRST:COUNT` wakes at once
+    /// A NOTIFY payload: `kill:ID,ID,...` names jobs to stop; `created:FIRST:COUNT[:COMPONENTS]` wakes at once
     /// the workers whose turn it is (positions FIRST mod ranks .. + COUNT - 1) and the others
     /// after `fallbackDelay`; anything else only wakes.
     func notified(_ payload: String) {
@@ -55,7 +59,7 @@ final class Mailbox: @unchecked Sendable {
             state.withLock { $0.kills.formUnion(ids) }
         } else if payload.hasPrefix("created:"), let (position, count) = rank.withLock({ $0 }) {
             let parts = payload.dropFirst(8).split(separator: ":")
-            if parts.count == 2, let first = Int64(parts[0]), let n = Int64(parts[1]),
+            if parts.count >= 2, let first = Int64(parts[0]), let n = Int64(parts[1]),
                !Mailbox.isFirstPick(position: position, ranks: count, firstJob: first, jobs: n) {
                 Task { [weak self] in
                     try? await Task.sleep(for: Mailbox.fallbackDelay)
@@ -76,11 +80,32 @@ final class Mailbox: @unchecked Sendable {
         return offset < jobs
     }
 
-    func take() -> (outcomes: [JobOutcome], abandoned: [JobKey], kills: Set<Int64>, shutdown: Bool) {
+    /// A line from the wake-up relay: `seq` is the wake-up to answer (0: none). A kill from the
+    /// relay is only a hint: the worker asks PostgreSQL which of its jobs to kill (`checkKills`).
+    func relayed(seq: Int, payload: String) {
         state.withLock { state in
-            defer { state.outcomes.removeAll(); state.abandoned.removeAll(); state.kills.removeAll() }
-            return (state.outcomes, state.abandoned, state.kills, state.shutdown)
+            if seq > 0 { state.answering = max(state.answering, seq) }
+            if payload.hasPrefix("kill:") { state.checkKills = true }
         }
+        if payload.hasPrefix("kill:") { wake() } else { notified(payload) }
+    }
+
+    /// Everything posted since the last call: outcomes, jobs abandoned by their fence, jobs to
+    /// kill, whether to shut down, the relay's wake-up to answer (0: none) and whether the relay
+    /// passed on a kill (ask the database which jobs).
+    func take() -> (outcomes: [JobOutcome], abandoned: [JobKey], kills: Set<Int64>, shutdown: Bool, answering: Int, checkKills: Bool) {
+        state.withLock { state in
+            defer {
+                state.outcomes.removeAll(); state.abandoned.removeAll(); state.kills.removeAll()
+                state.answering = 0; state.checkKills = false
+            }
+            return (state.outcomes, state.abandoned, state.kills, state.shutdown, state.answering, state.checkKills)
+        }
+    }
+
+    /// A worker's report to the relay after a turn (nothing without a relay).
+    func report(free: Int, took: Int, answering: Int) {
+        relay?.report(free: free, took: took, answering: answering)
     }
 
     func wait() async { _ = await iterator.next() }
@@ -88,16 +113,27 @@ final class Mailbox: @unchecked Sendable {
 
 
 extension Mailbox {
-    /// Runs `body` (a service's loop) with a mailbox woken by every NOTIFY on `baton_jobs` and by
-    /// a `tick`, the fallback; graceful shutdown is posted to the mailbox. Returns when `body` does.
-    static func serve(store: Store, tick: Duration, rankOf workerId: String? = nil, logger: Logger, _ body: @escaping @Sendable (Mailbox) async -> Void) async {
-        let mailbox = Mailbox()
+    /// Runs `body` (a service's loop) with a mailbox woken by the notifications of `baton_jobs`
+    /// (LISTEN, or the wake-up relay, as `wakeups` says) and by a `tick` (±20 %, so a fleet does
+    /// not poll in step), the fallback; graceful shutdown is posted to the mailbox. Returns when
+    /// `body` does. `relayRole` says who this process is to the relay.
+    static func serve(store: Store, tick: Duration, wakeups: Wakeups = .listen, relayRole: RelayClient.Role? = nil,
+                      rankOf workerId: String? = nil, logger: Logger, _ body: @escaping @Sendable (Mailbox) async -> Void) async {
+        var relay: RelayClient? = nil
+        if case .relay(let host, let port) = wakeups, let relayRole {
+            relay = RelayClient(host: host, port: port, role: relayRole, logger: logger)
+        }
+        let mailbox = Mailbox(relay: relay)
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
-                group.addTask { await listen(store: store, mailbox: mailbox, rankOf: workerId, logger: logger) }
+                switch wakeups {
+                case .listen: group.addTask { await listen(store: store, mailbox: mailbox, rankOf: workerId, logger: logger) }
+                case .relay: if let relay { group.addTask { await relay.run { mailbox.relayed(seq: $0, payload: $1) } } }
+                case .poll: break
+                }
                 group.addTask {
                     while !Task.isCancelled {
-                        try? await Task.sleep(for: tick)
+                        try? await Task.sleep(for: tick * Double.random(in: 0.8...1.2))
                         mailbox.wake()
                     }
                 }
@@ -116,7 +152,9 @@ extension Mailbox {
             let started = ContinuousClock.now
             do {
                 // The first call comes once LISTEN is in place: it covers anything sent while not listening.
-                try await store.listenForJobs(rankOf: workerId, onRank: { mailbox.setRank(position: $0, count: $1) }) { mailbox.notified($0) }
+                try await store.listenForJobs(rankOf: workerId, onRank: { mailbox.setRank(position: $0, count: $1) }, onDeaf: {
+                    logger.warning("LISTEN hears nothing (behind a pooler in transaction mode?): only polling now. Run 'baton relay' on a direct connection and start this process with --wakeups HOST:PORT, or give it a direct or session-mode DATABASE_URL")
+                }) { mailbox.notified($0) }
             } catch {
                 if Task.isCancelled { return }
                 logger.warning("LISTEN connection lost; reconnecting", metadata: ["error": "\(String(reflecting: error).prefix(200))"])

@@ -40,6 +40,8 @@ public final class Worker: Service, Sendable {
         public var trace: TraceOutput? = nil
         /// Identifies this worker in `jobs.worker_id`. Default host-pid.
         public var workerId: String = Worker.defaultWorkerId()
+        /// How it hears of new jobs: LISTEN (default), a wake-up relay, or only polling.
+        public var wakeups: Wakeups = .listen
         /// What jobs get (environment, user, sql targets, outbound policy, secret keys). Default:
         /// nothing of the worker's (ExecutionPolicy).
         public var execution = ExecutionPolicy()
@@ -77,7 +79,12 @@ public final class Worker: Service, Sendable {
         await store.poolStarted()
         logger.info("worker started", metadata: ["baton.concurrency": "\(configuration.concurrency)"])
         let tick = min(configuration.pollInterval, .seconds(configuration.leaseSeconds / 3))
-        await Mailbox.serve(store: store, tick: tick, rankOf: configuration.workerId, logger: logger) { mailbox in await self.claimLoop(mailbox) }
+        // With LISTEN, the worker's rank (its place among live workers) decides which new jobs it
+        // claims at once; the relay picks the workers itself.
+        await Mailbox.serve(store: store, tick: tick, wakeups: configuration.wakeups,
+                            relayRole: .worker(id: configuration.workerId, components: configuration.components),
+                            rankOf: configuration.wakeups == .listen ? configuration.workerId : nil,
+                            logger: logger) { mailbox in await self.claimLoop(mailbox) }
         // The row in workers says it stopped; a worker that cannot say so is found gone after two leases.
         do { try await store.stopWorker(id: configuration.workerId) } catch {
             logger.warning("could not mark the worker stopped", metadata: ["error": "\(String(reflecting: error).prefix(200))"])
@@ -104,6 +111,7 @@ public final class Worker: Service, Sendable {
         var lastHeartbeat = ContinuousClock.now
         var backoff = Duration.milliseconds(100)
         var gatheringSince: ContinuousClock.Instant? = nil
+        var answering = 0                // the relay's wake-up this turn answers
         let minTurn = max(1, configuration.claimBatch / 4)
         let heartbeatEvery = Duration.seconds(configuration.leaseSeconds / 4)
         let fenceAfter = Int64(configuration.leaseSeconds * JobControl.fenceFraction * 1000)
@@ -120,6 +128,9 @@ public final class Worker: Service, Sendable {
                         while true {
                             try session.checkOpen()
                             let mail = mailbox.take()
+                            answering = max(answering, mail.answering)
+                            // The relay passed a kill on: the heartbeat asks PostgreSQL which jobs.
+                            if mail.checkKills { lastHeartbeat = ContinuousClock.now - heartbeatEvery }
                             pending += mail.outcomes
                             for key in mail.abandoned {
                                 running[key] = nil
@@ -204,6 +215,8 @@ public final class Worker: Service, Sendable {
                                 lastHeartbeat = .now
                             }
                             backoff = .milliseconds(100)
+                            mailbox.report(free: draining ? 0 : max(0, configuration.concurrency - running.count), took: batch.count, answering: answering)
+                            answering = 0
                             if draining && running.isEmpty { return }
                             // A full batch with slots still free: there may be more to claim now.
                             if batch.count == configuration.claimBatch && running.count < configuration.concurrency { continue }

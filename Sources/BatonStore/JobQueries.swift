@@ -370,7 +370,7 @@ extension Store {
         try await client.run("SELECT stop_worker(\(id))", logger: logger)
     }
 
-    /// LISTENs on `baton_jobs` (payload `created:FIRST_ID:COUNT`, `finished`, or
+    /// LISTENs on `baton_jobs` (payload `created:FIRST_ID:COUNT[:COMPONENTS]`, `finished`, or
     /// `kill:ID,ID,...`) and calls `onNotify` with each payload, and once with "" right after the
     /// LISTEN is in place, until the connection fails. With `rankOf` (a worker id), `onRank` gets
     /// that worker's position among the live workers (`live_workers()`, the rows of `workers`)
@@ -379,8 +379,14 @@ extension Store {
     /// died without a word; until then, a job whose designated worker is gone is taken by the
     /// 25 ms fallback. A worker not (yet) in the list gets no rank (`onRank(-1, 0)`) and wakes
     /// for every new job.
+    ///
+    /// Once listening, it NOTIFYs a probe from another connection; `onDeaf` is called when the
+    /// probe has not come back within 5 s: LISTEN through a pooler in transaction mode hears
+    /// nothing (the server connection that ran LISTEN went back to the pool), and the process
+    /// then only polls.
     public func listenForJobs(rankOf workerId: String? = nil, rankRefresh: Duration = .seconds(10),
                               onRank: @escaping @Sendable (_ position: Int, _ count: Int) -> Void = { _, _ in },
+                              onDeaf: @escaping @Sendable () -> Void = {},
                               _ onNotify: @Sendable (String) -> Void) async throws {
         let logger = self.logger
         try await client.withConnection { connection in
@@ -401,7 +407,20 @@ extension Store {
                 }
                 try await connection.listen(on: "baton_jobs") { notifications in
                     onNotify("")
+                    let probe = "probe:\(UInt64.random(in: 1...UInt64.max))"
+                    let heard = ChangeFlag()
+                    let client = self.client
+                    let prober = Task {
+                        try? await client.run("SELECT pg_notify('baton_jobs', \(probe))", logger: logger)
+                        try await Task.sleep(for: .seconds(5))
+                        if !heard.take() { onDeaf() }
+                    }
+                    defer { prober.cancel() }
                     for try await notification in notifications {
+                        if notification.payload.hasPrefix("probe:") {
+                            if notification.payload == probe { heard.set() }
+                            continue
+                        }
                         if notification.payload == "ranks" { ranksChanged.set() }
                         onNotify(notification.payload)
                     }

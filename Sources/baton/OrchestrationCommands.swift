@@ -80,6 +80,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
 
     @OptionGroup var db: DatabaseOptions
     @OptionGroup var metrics: MetricsOptions
+    @OptionGroup var wakeups: WakeupOptions
     @Option(help: "Coordinator id recorded on the runs it advances.") var coordinatorId: String?
     @Option(help: "Seconds between a standby's attempts to take over.") var standbySeconds: Double = 1
     @Option(help: "Leadership lease in seconds: a standby takes over from a coordinator that died this long after its last renewal (a graceful stop hands over at once). Renewed every fifth of it.") var leaderLeaseSeconds: Double = 10
@@ -123,6 +124,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
         configuration.standbyInterval = .milliseconds(Int(standbySeconds * 1000))
         guard leaderLeaseSeconds >= 2, leaderLeaseSeconds <= 600 else { throw ValidationError("--leader-lease-seconds must be from 2 to 600") }
         configuration.leaderLeaseSeconds = leaderLeaseSeconds
+        configuration.wakeups = try wakeups.parsed()
         let logger = db.logger("baton.coordinator", default: .info)
         let url = try db.url()
         Telemetry.bootstrap() // before the service makes its metrics

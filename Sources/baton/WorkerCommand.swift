@@ -22,6 +22,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Fallback poll interval in seconds when no notification arrives.") var pollSeconds: Double = 2
     @Option(help: "Worker id recorded on the jobs it runs (default host-pid).") var workerId: String?
     @Option(help: "Most database connections of this worker, all from one pool: the LISTEN connection and the claiming session hold one each, the rest carry heartbeats and job output (at least 3).") var maxConnections: Int = 4
+    @OptionGroup var wakeups: WakeupOptions
     @Flag(help: "Benchmark trace on stdout: 'S JOB UNIXTIME' when a job starts, 'T MS CLAIMED' per claiming turn.") var trace = false
     @Option(help: "Pass this variable of the worker's environment on to process jobs (repeat, or comma-separated). Jobs get PATH, LANG, LC_ALL and TZ, their component's environment and the BATON_ variables, never the rest of the worker's environment.")
     var passEnv: [String] = []
@@ -42,6 +43,7 @@ struct WorkerCommand: AsyncParsableCommand {
         configuration.pollInterval = .milliseconds(Int(pollSeconds * 1000))
         configuration.components = components.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
         if let workerId { configuration.workerId = workerId }
+        configuration.wakeups = try wakeups.parsed()
         if trace { configuration.trace = TraceOutput() }
         do {
             configuration.execution.passEnvironment += passEnv.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }.filter { !$0.isEmpty }
@@ -123,6 +125,19 @@ enum Hardening {
     /// root (a worker as root without --job-user) still can: see the README's security notes.
     static func apply() {
         _ = baton_set_not_dumpable()
+    }
+}
+
+/// How a worker or coordinator hears of jobs.
+struct WakeupOptions: ParsableArguments {
+    @Option(name: .customLong("wakeups"), help: ArgumentHelp(
+        "listen (LISTEN on a connection of its own: a direct one or a session-mode pool), HOST:PORT of a 'baton relay' (no session state: works through PgBouncer in transaction mode), or poll (only the fallback poll) (default: $BATON_WAKEUPS or listen).",
+        valueName: "listen|HOST:PORT|poll"))
+    var text: String?
+
+    func parsed() throws -> Wakeups {
+        let value = text ?? ProcessInfo.processInfo.environment["BATON_WAKEUPS"].flatMap { $0.isEmpty ? nil : $0 } ?? "listen"
+        do { return try Wakeups.parse(value) } catch let error as BatonError { throw ValidationError("--wakeups: \(error.message)") }
     }
 }
 

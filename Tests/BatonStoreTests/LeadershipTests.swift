@@ -77,7 +77,8 @@ struct LeadershipTests {
                     try await waitUntil(timeout: 10, "the take-over to wait on the leadership row") {
                         var waiting = 0
                         for try await n in try await store.client.query("""
-                            SELECT count(*)::int FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'SELECT take_lead%'
+                            SELECT count(*)::int FROM pg_stat_activity
+                            WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'SELECT take_lead%'
                             """, logger: logger).decode(Int.self) { waiting = n }
                         return waiting == 1
                     }
