@@ -22,12 +22,12 @@ import time
 from typing import Optional
 
 from harness import fixtures, systems
-
-from . import fleet_pooled
-from harness.core import ROOT, BenchError, Context, log
+from harness.core import RESULTS, ROOT, BenchError, Context, log
 from harness.report import Row
 from harness.server import SLOW_MS, Probe
 from harness.stats import median, pct
+
+from . import fleet_pooled
 
 NAME = "fleet"
 ALIASES: tuple = ()
@@ -137,7 +137,32 @@ def run(ctx: Context) -> None:
             log(f"fleet, pooled mode failed: {e}")
             ctx.results.failed["fleet (pooled mode)"] = str(e)[:500]
     runs = issue8(ctx, [m for m in modes if m != "pooled"])
-    fleet_rows(ctx, runs, time.time() - started, pooled=pooled)
+    # The modes not run this time keep their figures from the last fleet.json (marked with that run), so that a
+    # run of one mode does not drop the others from fleet.md and latest.md.
+    kept_runs, kept_pooled = ([], None) if a.smoke else carried(modes)
+    if pooled is None and "pooled" not in modes:
+        pooled = kept_pooled
+    fleet_rows(ctx, runs + kept_runs, time.time() - started, pooled=pooled)
+
+
+def carried(modes: list[str]) -> tuple[list[dict], Optional[dict]]:
+    """The runs of the modes not in `modes` (and the pooled fleet's figures, when not run) from bench/results/fleet.json,
+    each marked `from_run` with that run's time and commit."""
+    path = os.path.join(RESULTS, "fleet.json")
+    try:
+        saved = json.load(open(path))
+    except (OSError, ValueError):
+        return [], None
+    commit = saved.get("commit") or next((r.get("commit") for r in saved.get("rows", []) if r.get("commit")), None) or "?"
+    mark = {"stamp": saved.get("stamp", "?"), "commit": commit}
+    runs = [{**r, "from_run": r.get("from_run") or mark} for r in saved.get("runs", []) if r.get("mode") not in modes]
+    pooled = saved.get("pooled") if "pooled" not in modes else None
+    if pooled:
+        pooled = {**pooled, "from_run": pooled.get("from_run") or mark}
+    if runs or pooled:
+        log(f"fleet: not run this time, kept from {os.path.relpath(path, ROOT)} ({mark['stamp']}, commit {commit}): "
+            + ", ".join(sorted({r["mode"] for r in runs}) + (["pooled"] if pooled else [])))
+    return runs, pooled
 
 
 def issue8(ctx: Context, modes: list[str]) -> list[dict]:
@@ -170,7 +195,8 @@ def fleet_rows(ctx: Context, runs: list[dict], seconds: float, stamp: Optional[s
     """The fleet's rows, details and what limits them, from its runs (issue 8's modes) and the pooled fleet's
     figures (issue 17); writes fleet.md and fleet.json."""
     res = ctx.results
-    pooled_rows = fleet_pooled.rows(ctx, pooled, stamp, commit) if pooled else []
+    src = (pooled or {}).get("from_run") or {}
+    pooled_rows = fleet_pooled.rows(ctx, pooled, src.get("stamp", stamp), src.get("commit", commit)) if pooled else []
     modes = list(dict.fromkeys(r["mode"] for r in runs))
     small_w = min((r["workers"] for r in runs), default=0)
     big_w = max((r["workers"] for r in runs), default=0)
@@ -198,7 +224,10 @@ def fleet_rows(ctx: Context, runs: list[dict], seconds: float, stamp: Optional[s
                       lower_is_better=True, target="<= 3x, no errors")
         if row.met and (conn_errors or errors or not all(b.get("valid") for b in bigs)):
             row.met = False
-        if stamp:
+        src = bigs[0].get("from_run") if bigs else None
+        if src:
+            row.stamp, row.commit = src["stamp"], src["commit"]
+        elif stamp:
             row.stamp, row.commit = stamp, commit or "?"
         why = FLEET_WHY[mode].format(extra=big_w - small_w, conns=2 * (big_w - small_w), big=big_w, big2=2 * big_w, small2=2 * small_w)
         res.limits[scenario] = (why + " Measured" + (f" (round {big.get('round')}, the median ratio)" if len(pairs) > 1 else "")
@@ -254,6 +283,10 @@ def issue8_lines(ctx: Context, runs: list[dict], rows: list[Row]) -> list[str]:
     """fleet.md's section on issue 8's modes."""
     res = ctx.results
     out = ["## 64 worker processes against 4 (issue 8)", ""]
+    kept = {(r["from_run"]["stamp"], r["from_run"]["commit"]): None for r in runs if r.get("from_run")}
+    for stamp, commit in kept:
+        out += [f"**Not measured in this run**: " + ", ".join(sorted({r['mode'] for r in runs if r.get('from_run', {}).get('stamp') == stamp}))
+                + f" kept from the run of {stamp} (commit {commit}), as bench/results/fleet.json held them.", ""]
     out += res.table(rows)
     out += [""] + [d for d in res.details.get(NAME, []) if d.startswith("- Fleet")]
     out += ["", "### The runs", "",

@@ -74,10 +74,11 @@ def add_arguments(p) -> None:
 
 
 def smoke(a) -> None:
-    a.pooled_workers, a.pooled_concurrency, a.pooled_direct_workers, a.pooled_direct_concurrency = 6, 2, 2, 8
+    """20 workers through PgBouncer (a pool of 4) against 2 direct, a few hundred jobs: about 30 s."""
+    a.pooled_workers, a.pooled_concurrency, a.pooled_direct_workers, a.pooled_direct_concurrency = 20, 2, 2, 8
     a.pooled_server_pool, a.pooled_rate, a.pooled_job_seconds, a.pooled_configs = 4, 20.0, 0.2, 50
-    a.pooled_load_seconds, a.pooled_burst, a.pooled_idle_seconds, a.pooled_settle = 3.0, 300, 3.0, 1.0
-    a.pooled_rounds, a.pooled_long_poll, a.pooled_pss_every = 1, 5.0, 1.0
+    a.pooled_load_seconds, a.pooled_burst, a.pooled_idle_seconds, a.pooled_settle = 3.0, 300, 2.0, 0.5
+    a.pooled_rounds, a.pooled_long_poll, a.pooled_pss_every = 1, 0.0, 1.0
 
 
 def _f(v, digits: int = 2) -> str:
@@ -628,6 +629,9 @@ def report_lines(ctx: Context, data: dict, rows_: list[Row]) -> list[str]:
            f"{b0['burst']['jobs']:,} no-op jobs (statements of 1,000) drained. Direct fleet first, then the pooled one, in each of "
            f"{len(big)} rounds; {_f(data.get('seconds'), 0)} s in all. Load average (1, 5, 15 min) when it started: "
            + (", ".join(f"{x:.2f}" for x in la) if la else "n/a") + ". Definitions: bench/README.md (\"The pooled fleet\").", ""]
+    if data.get("from_run"):
+        out += [f"**Not measured in this run**: kept from the run of {data['from_run']['stamp']} (commit "
+                f"{data['from_run']['commit']}), as bench/results/fleet.json held it.", ""]
     out += res.table(rows_)
     out += ["", "### The runs", "",
             "| run | workers x concurrency | started in s | jobs final | success | overlaps | claimed twice | errors | enqueue → start p50 / p99 / max ms | "
