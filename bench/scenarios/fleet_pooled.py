@@ -405,6 +405,7 @@ def run_once(ctx: Context, tag: str, pooled: bool, k: int) -> dict:
         b1 = meter.read()
         burst_stmts = by_kind(statements(ctx))
         alive = fleet.alive()
+        measured_log = ctx.server.log_since(log_offset)  # what the server logged while the fleet ran, before the teardown
     finally:
         watch.stop()
         stopped = fleet.stop()
@@ -450,12 +451,17 @@ def run_once(ctx: Context, tag: str, pooled: bool, k: int) -> dict:
     final = ctx.db.one(f"SELECT count(*) FROM jobs WHERE status IN {FINAL}")
     statuses = dict(ctx.db.q("SELECT status::text, count(*) FROM jobs GROUP BY 1"))
     problems = stopped + fleet.log_problems()
-    server_errors = [l.strip() for l in ctx.server.log_since(log_offset) if "FATAL" in l or "ERROR" in l or "PANIC" in l]
+    bad = lambda l: "FATAL" in l or "ERROR" in l or "PANIC" in l
+    server_errors = [l.strip() for l in measured_log if bad(l)]
+    # Stopping PgBouncer drops its server connections: a backend that notices mid-write logs "connection to client
+    # lost". Lines of the teardown are listed, not counted as errors of the run.
+    teardown_errors = [l.strip() for l in ctx.server.log_since(log_offset)[len(measured_log):] if bad(l)]
     missing = (n_paced - len(lat)) + (a.pooled_burst - len(blat))
     errors = (len(problems) + (n - check["success"]) + check["overlaps"] + check["reclaimed"] + (workers - alive)
               + len(server_errors) + missing)
     r.update({"jobs": n, "final": final, "statuses": statuses, **check, "problems": problems[:20], "problem_count": len(problems),
               "server_log_errors": server_errors[:10], "server_log_error_count": len(server_errors), "workers_exited_early": workers - alive,
+              "server_log_teardown": teardown_errors[:5], "server_log_teardown_count": len(teardown_errors),
               "starts_missing": missing, "errors": errors})
     log(f"Baton {tag}: enqueue -> start p50/p99 {_f(load['enqueue_start_p50_ms'])}/{_f(load['enqueue_start_p99_ms'])} ms, claim p99 "
         f"{_f(load['claim_p99_ms'])} ms, PostgreSQL {_f((load['server_cores'] or 0) * 100, 0)}% of a core under load; burst "
@@ -493,6 +499,13 @@ def run(ctx: Context) -> dict:
     need = a.pooled_workers * 3 + 200  # a pipe and a log per worker in the benchmark; PgBouncer counts apart
     if limit < need:
         raise BenchError(f"open files limit {limit} is below the {need} the pooled fleet needs (ulimit -n)")
+    try:
+        ctx.db.q("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        ctx.db.q("SELECT count(*) FROM pg_stat_statements")
+    except psycopg.Error as e:
+        raise BenchError("the pooled fleet counts the fleet's statements with pg_stat_statements, which this server "
+                         f"cannot give ({str(e).strip()[:200]}): add it to shared_preload_libraries (bench/run does, "
+                         "for its own server) and restart the server") from None
     direct_budget = a.pooled_direct_workers * a.pooled_max_connections
     max_conn = int(ctx.db.one("SHOW max_connections")) - int(ctx.db.one("SHOW superuser_reserved_connections"))
     if max(direct_budget, a.pooled_server_pool + 4) + 10 > max_conn:
@@ -567,6 +580,9 @@ def rows(ctx: Context, data: dict, stamp: Optional[str] = None, commit: Optional
     out.append(res.add(NAME, f"{W} workers through PgBouncer: memory", "PSS MB a worker (median of the workers' peaks under load)", "MB",
                        [b["load"].get("pss_median_mb") for _, b in pairs], f"{D} workers x {DC} connected directly, a worker",
                        [d_["load"].get("pss_median_mb") for d_, _ in pairs], None, lower_is_better=True))
+    out.append(res.add(NAME, f"{W} workers through PgBouncer: memory", "PSS MB, all workers (the largest sum of one reading under load)", "MB",
+                       [b["load"].get("pss_sum_mb") for _, b in pairs], f"{D} workers x {DC} connected directly, all",
+                       [d_["load"].get("pss_sum_mb") for d_, _ in pairs], None, lower_is_better=True))
     if any(not _ok(b) for b in big):
         row.met = False
     if stamp:
@@ -616,7 +632,7 @@ def report_lines(ctx: Context, data: dict, rows_: list[Row]) -> list[str]:
     direct = [r for r in runs if not r["pooled"]]
     b0, d0 = (big or runs)[0], (direct or runs)[0]
     la = data.get("load_average_at_start")
-    out = ["## 500 workers through PgBouncer (issue 17)", "",
+    out = [f"## {b0['workers']} workers through PgBouncer (issue 17)", "",
            f"{b0['workers']} worker processes x {b0['concurrency']} through PgBouncer in transaction mode (a server pool of "
            f"{b0['server_pool']}: default_pool_size = max_db_connections), hearing of jobs from one `baton relay` (the only LISTEN "
            f"connection); beside {d0['workers']} workers x {d0['concurrency']} connected directly, each with its LISTEN connection "
@@ -712,5 +728,7 @@ def report_lines(ctx: Context, data: dict, rows_: list[Row]) -> list[str]:
         out.append(f"- {r['tag']}: statuses {r['statuses']}, log problems {r['problem_count']}, starts missing {r['starts_missing']}, "
                    f"overlaps {r['overlaps']}, claimed twice {r['reclaimed']}, exited early {r['workers_exited_early']}, server log "
                    f"{r['server_log_error_count']}" + (f"; first: {r['problems'][0]}" if r["problems"] else "")
-                   + (f"; server: {r['server_log_errors'][0]}" if r.get("server_log_errors") else ""))
+                   + (f"; server: {r['server_log_errors'][0]}" if r.get("server_log_errors") else "")
+                   + (f"; at the teardown (not counted) the server logged {r['server_log_teardown_count']}: "
+                      f"{r['server_log_teardown'][0]}" if r.get("server_log_teardown") else ""))
     return out
