@@ -37,12 +37,13 @@ import os
 import re
 import threading
 import time
+from types import SimpleNamespace
 from typing import Optional
 
 import psycopg
 
 from harness import fixtures, pooler, procs, systems
-from harness.core import BenchError, Context, log
+from harness.core import DB, BenchError, Context, log
 from harness.report import Row
 from harness.stats import median, pct
 
@@ -70,6 +71,8 @@ def add_arguments(p) -> None:
     g.add_argument("--pooled-idle-seconds", type=float, default=60.0, help="the idle window before the load")
     g.add_argument("--pooled-settle", type=float, default=5.0, help="seconds between the last worker registering and the idle window")
     g.add_argument("--pooled-rounds", type=int, default=2, help="rounds of direct then pooled fleet")
+    g.add_argument("--pooled-insert-threads", type=int, default=8,
+                   help="threads (a connection each) that INSERT the paced jobs on schedule")
     g.add_argument("--pooled-pss-every", type=float, default=20.0, help="seconds between two readings of every worker's PSS under load")
 
 
@@ -330,6 +333,60 @@ def idle_window(ctx: Context, fleet, pgb, relay, workers: int, watch: Watch, sec
     return out
 
 
+def paced_inserts(ctx: Context, fleet, n: int, rate: float, configs: int, job_s: float, threads: int) -> tuple[list, float, float]:
+    """n `sleep` jobs, job i INSERTed (its own statement and transaction, the fixture) at t_start + i / rate, by
+    `threads` threads with a connection each, so that one slow commit does not hold back the jobs after it (on a
+    busy machine one connection cannot keep 100 commits a second). Returns [(job id, time before its INSERT)],
+    the most any INSERT started behind its schedule (s), and t_start."""
+    lock = threading.Lock()
+    state = {"next": 0, "lag": 0.0}
+    sent: list = [None] * n
+    errors: list[BaseException] = []
+    t_start = time.time() + 0.5
+    def insert() -> None:
+        db = None
+        try:
+            db = DB(ctx.dsn)
+            own = SimpleNamespace(db=db)  # insert_jobs reads only ctx.db
+            while True:
+                with lock:
+                    i = state["next"]
+                    if i >= n or errors:
+                        return
+                    state["next"] = i + 1
+                due = t_start + i / rate
+                wait = due - time.time()
+                if wait > 0:
+                    time.sleep(wait)
+                t0 = time.time()
+                job = fixtures.insert_jobs(own, 1, configs, component="bench-sleep", config_data={"seconds": job_s}, first=i + 1)[0]
+                sent[i] = (job, t0)
+                with lock:
+                    state["lag"] = max(state["lag"], t0 - due)
+        except BaseException as e:  # noqa: BLE001 - raised again in the caller's thread
+            errors.append(e)
+        finally:
+            if db is not None:
+                db.close()
+    pool = [threading.Thread(target=insert, daemon=True) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    next_print = time.time() + 10
+    while any(t.is_alive() for t in pool):
+        time.sleep(0.2)
+        if time.time() < next_print:
+            continue
+        next_print += 10
+        with lock:
+            done_n, lag = state["next"], state["lag"]
+        with fleet.lock:
+            started = sum(1 for x in sent[:done_n] if x and x[0] in fleet.starts)
+        log(f"  {done_n}/{n} inserted, {started} started, {time.time() - t_start:.0f} s; an INSERT {lag:.2f} s behind schedule at most")
+    if errors:
+        raise BenchError(f"paced INSERTs failed: {errors[0]}")
+    return [x for x in sent if x], state["lag"], t_start
+
+
 def run_once(ctx: Context, tag: str, pooled: bool, k: int) -> dict:
     """One fleet (direct or pooled) through start, idle, load and burst; checked. See the module's docstring."""
     a = ctx.args
@@ -370,23 +427,7 @@ def run_once(ctx: Context, tag: str, pooled: bool, k: int) -> dict:
         pss_thread = threading.Thread(target=sample_pss, daemon=True)
         m0 = meter.read()
         pss_thread.start()
-        lag = 0.0
-        t_start = time.time()
-        next_print = t_start + 10
-        for i in range(n_paced):
-            due = t_start + i / rate
-            wait = due - time.time()
-            if wait > 0:
-                time.sleep(wait)
-            t0 = time.time()
-            lag = max(lag, t0 - due)
-            job = fixtures.insert_jobs(ctx, 1, configs, component="bench-sleep", config_data={"seconds": job_s}, first=i + 1)[0]
-            sent.append((job, t0))
-            if t0 >= next_print:
-                with fleet.lock:
-                    done = sum(1 for j, _ in sent if j in fleet.starts)
-                log(f"  {i + 1}/{n_paced} inserted, {done} started, {t0 - t_start:.0f} s")
-                next_print = t0 + 10
+        sent, lag, t_start = paced_inserts(ctx, fleet, n_paced, rate, configs, job_s, a.pooled_insert_threads)
         m1 = meter.read()
         stop_pss.set()
         pss_thread.join(timeout=30)
@@ -463,7 +504,7 @@ def run_once(ctx: Context, tag: str, pooled: bool, k: int) -> dict:
               "server_log_errors": server_errors[:10], "server_log_error_count": len(server_errors), "workers_exited_early": workers - alive,
               "server_log_teardown": teardown_errors[:5], "server_log_teardown_count": len(teardown_errors),
               "starts_missing": missing, "errors": errors})
-    log(f"Baton {tag}: enqueue -> start p50/p99 {_f(load['enqueue_start_p50_ms'])}/{_f(load['enqueue_start_p99_ms'])} ms, claim p99 "
+    log(f"Baton {tag}: {load['rate']:.1f} jobs/s inserted (an INSERT {lag:.2f} s behind schedule at most); enqueue -> start p50/p99 {_f(load['enqueue_start_p50_ms'])}/{_f(load['enqueue_start_p99_ms'])} ms, claim p99 "
         f"{_f(load['claim_p99_ms'])} ms, PostgreSQL {_f((load['server_cores'] or 0) * 100, 0)}% of a core under load; burst "
         f"{_f(burst['jobs_per_s'], 0)} jobs/s; peak server connections {r['peak_server_connections']}; final {final}/{n}, "
         f"{fixtures.check_text(check)}; errors {errors}")
@@ -650,13 +691,14 @@ def report_lines(ctx: Context, data: dict, rows_: list[Row]) -> list[str]:
                 f"{data['from_run']['commit']}), as bench/results/fleet.json held it.", ""]
     out += res.table(rows_)
     out += ["", "### The runs", "",
-            "| run | workers x concurrency | started in s | jobs final | success | overlaps | claimed twice | errors | enqueue → start p50 / p99 / max ms | "
+            "| run | workers x concurrency | started in s | load: jobs/s inserted, most behind schedule s | jobs final | success | overlaps | claimed twice | errors | enqueue → start p50 / p99 / max ms | "
             "claim p50 / p99 ms | claiming / empty turns | burst: jobs/s | burst: enqueue → start p50 / p99 ms | burst: claim p99 ms | "
             "peak server connections | PgBouncer: peak clients waiting, longest wait ms |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in runs:
         L, B = r["load"], r["burst"]
-        out.append(f"| {r['tag']} | {r['workers']} x {r['concurrency']} | {_f(r['start_seconds'], 1)} | {r['final']:,}/{r['jobs']:,} | "
+        out.append(f"| {r['tag']} | {r['workers']} x {r['concurrency']} | {_f(r['start_seconds'], 1)} | {_f(L.get('rate'), 1)}, {_f(L.get('insert_lag_max_s'), 2)} | "
+                   f"{r['final']:,}/{r['jobs']:,} | "
                    f"{r['success']:,} | {r['overlaps']} | {r['reclaimed']} | {r['errors']} | {_f(L['enqueue_start_p50_ms'])} / "
                    f"{_f(L['enqueue_start_p99_ms'])} / {_f(L['enqueue_start_max_ms'])} | {_f(L['claim_p50_ms'])} / {_f(L['claim_p99_ms'])} | "
                    f"{L['claim_turns']:,} / {L['empty_turns']:,} | {_f(B['jobs_per_s'], 0)} | {_f(B['enqueue_start_p50_ms'], 0)} / "
