@@ -71,7 +71,7 @@ def add_arguments(p) -> None:
     g.add_argument("--pooled-idle-seconds", type=float, default=60.0, help="the idle window before the load")
     g.add_argument("--pooled-settle", type=float, default=5.0, help="seconds between the last worker registering and the idle window")
     g.add_argument("--pooled-rounds", type=int, default=2, help="rounds of direct then pooled fleet")
-    g.add_argument("--pooled-insert-threads", type=int, default=8,
+    g.add_argument("--pooled-insert-threads", type=int, default=32,
                    help="threads (a connection each) that INSERT the paced jobs on schedule")
     g.add_argument("--pooled-pss-every", type=float, default=20.0, help="seconds between two readings of every worker's PSS under load")
 
