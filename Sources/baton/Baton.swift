@@ -12,7 +12,7 @@ struct Baton: AsyncParsableCommand {
         commandName: "baton",
         abstract: "A PostgreSQL-backed orchestrator and job queue.",
         version: batonVersion,
-        subcommands: [DB.self, Migrate.self, Apply.self, RunCommand.self, PlanCommand.self, Jobs.self, WorkerCommand.self, CoordinatorCommand.self, RelayCommand.self, APICommand.self, Projects.self, Tokens.self, SecretsCommand.self, SchedulesCommand.self, NotificationsCommand.self]
+        subcommands: [DB.self, Migrate.self, Apply.self, RunCommand.self, PlanCommand.self, Jobs.self, WorkerCommand.self, CoordinatorCommand.self, RelayCommand.self, APICommand.self, Projects.self, Tokens.self, SecretsCommand.self, SchedulesCommand.self, NotificationsCommand.self, PauseCommand.self, ResumeCommand.self, PausesCommand.self]
     )
 }
 
@@ -73,9 +73,14 @@ func reportingErrors<T>(_ body: () async throws -> T) async throws -> T {
     do {
         return try await body()
     } catch let error as BatonError {
-        FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
-        throw ExitCode(error.code == .invalidInput || error.code == .notFound || error.code == .conflict ? 2 : 1)
+        throw exitReporting(error)
     }
+}
+
+/// Prints a `BatonError` to stderr and returns the exit code `reportingErrors` gives it.
+func exitReporting(_ error: BatonError) -> ExitCode {
+    FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+    return ExitCode(error.code == .invalidInput || error.code == .notFound || error.code == .conflict ? 2 : 1)
 }
 
 func printJSON(_ value: JSONValue) {
