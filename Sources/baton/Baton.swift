@@ -12,7 +12,7 @@ struct Baton: AsyncParsableCommand {
         commandName: "baton",
         abstract: "A PostgreSQL-backed orchestrator and job queue.",
         version: batonVersion,
-        subcommands: [DB.self, Migrate.self, Apply.self, RunCommand.self, PlanCommand.self, Jobs.self, WorkerCommand.self, CoordinatorCommand.self, RelayCommand.self, APICommand.self, Projects.self, Tokens.self, SecretsCommand.self, SchedulesCommand.self, NotificationsCommand.self, PauseCommand.self, ResumeCommand.self, PausesCommand.self]
+        subcommands: [DB.self, Migrate.self, Apply.self, RunCommand.self, PlanCommand.self, Jobs.self, WorkerCommand.self, CoordinatorCommand.self, RelayCommand.self, APICommand.self, Projects.self, Tokens.self, SecretsCommand.self, SchedulesCommand.self, NotificationsCommand.self, PauseCommand.self, ResumeCommand.self, PausesCommand.self, OrchestrationsCommand.self, ComponentsCommand.self, ConfigurationsCommand.self]
     )
 }
 
@@ -108,25 +108,5 @@ struct Migrate: AsyncParsableCommand {
         let migrations = applied.count - functions
         print(applied.isEmpty ? "schema is up to date"
               : "applied \(migrations) migration\(migrations == 1 ? "" : "s") and \(functions) function file\(functions == 1 ? "" : "s")")
-    }
-}
-
-struct Apply: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Create or update projects, components and configurations from a JSON or YAML file, all or nothing.")
-
-    @OptionGroup var db: DatabaseOptions
-
-    @Option(name: .shortAndLong, help: "The file: one document, a list, or YAML documents separated by ---.")
-    var file: String
-
-    func run() async throws {
-        let path = file
-        let summary = try await db.withStore("baton.apply") { store in
-            let documents = try Documents.load(path: path)
-            return try await BatonEngine.Apply.apply(documents, store: store)
-        }
-        for warning in summary.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
-        print("applied \(summary.projects) project(s), \(summary.components) component(s), \(summary.configurations) configuration(s), \(summary.orchestrations) orchestration(s), \(summary.schedules) schedule(s), \(summary.notifications) notification(s)")
     }
 }

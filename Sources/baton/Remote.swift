@@ -37,6 +37,8 @@ struct ClientOptions: ParsableArguments {
         do { return try APIClient(baseURL: url, token: token) } catch let error as BatonError { throw ValidationError(error.message) }
     }
 
+    func validate() throws { _ = try apiClient() }
+
     /// Runs `direct` with a store, or `remote` with the API client; errors become messages and exit codes.
     func run<T: Sendable>(_ label: String, direct: @Sendable (Store) async throws -> T,
                           remote: @Sendable (APIClient) async throws -> T) async throws -> T {
@@ -121,7 +123,9 @@ struct APIClient: Sendable {
             case 503: .unavailable
             default: .internal
             }
-            return BatonError(code, field.map { "\(APIClient.flag(for: $0)): \(message)" } ?? message, field: field, details: details)
+            // The API names its fields (configData); the CLI's flag for it is named where they differ.
+            let flag = field.flatMap { APIClient.flags[$0] }
+            return BatonError(code, flag.map { "\($0): \(message)" } ?? message, field: field, details: details)
         }
     }
 
@@ -136,11 +140,8 @@ struct APIClient: Sendable {
     }
 
     /// The CLI's flag for an API field, where the names differ.
-    static func flag(for field: String) -> String {
-        let flags = ["configData": "--parameters", "timeoutSeconds": "--timeout", "retryDelaySeconds": "--retry-delay",
-                     "excludeTasks": "--exclude-task", "tasks": "--task", "Authorization": "--token"]
-        return flags[field] ?? field
-    }
+    static let flags = ["configData": "--config-data", "timeoutSeconds": "--timeout", "retryDelaySeconds": "--retry-delay",
+                        "excludeTasks": "--exclude-task", "tasks": "--task", "excludeTask": "--exclude-task", "task": "--task"]
 
     /// A path segment, percent-encoded.
     static func segment(_ value: String) -> String {
