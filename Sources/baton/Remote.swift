@@ -16,7 +16,7 @@ struct ClientOptions: ParsableArguments {
     @Option(name: .customLong("api-url"), help: "Act through the HTTP API at this URL instead of the database, e.g. http://127.0.0.1:8420 (default: $BATON_API_URL).")
     var apiURL: String?
 
-    @Option(help: "The API token to act with: its project and scope (default: $BATON_TOKEN). 'baton tokens create' prints one.")
+    @Option(help: "The API token to act with: its project and scope (default: $BATON_TOKEN; prefer it: a command line is readable by every user). 'baton tokens create' prints one.")
     var token: String?
 
     /// The API client when the command goes through the API, nil when it goes to the database.
@@ -47,9 +47,6 @@ struct ClientOptions: ParsableArguments {
         }
         return try await db.withStore(label, direct)
     }
-
-    /// Whether the command goes through the API (for choices made before `run`).
-    var isRemote: Bool { (try? apiClient()) != nil }
 }
 
 /// A client of Baton's HTTP API (openapi.yaml) for the CLI. Each API operation the CLI uses is a

@@ -40,27 +40,34 @@ struct SchedulesCommand: AsyncParsableCommand {
     }
 
     /// What `enable` and `disable` share: set the flag, say so.
-    static func setEnabled(_ enabled: Bool, id: String, project: String, db: DatabaseOptions) async throws {
-        let logger = db.logger("baton.cli", default: .warning)
-        try await reportingErrors {
-            try await Store.withStore(url: try db.url(), logger: logger) { store in try await store.setScheduleEnabled(projectId: project, id: id, enabled: enabled) }
-            print("\(enabled ? "enabled" : "disabled") schedule \(id)")
-        }
+    static func setEnabled(_ enabled: Bool, id: String, project: String?, client: ClientOptions) async throws {
+        try await client.run("baton.cli", direct: { store in
+            try await store.setScheduleEnabled(projectId: project ?? "default", id: id, enabled: enabled)
+        }, remote: { api in
+            try await api.checkProject(project)
+            try await api.setScheduleEnabled(id, enabled)
+        })
+        print("\(enabled ? "enabled" : "disabled") schedule \(id)")
     }
 
     struct Enable: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Enable a schedule (slots passed while it was disabled are not fired).")
-        @OptionGroup var db: DatabaseOptions
+        @OptionGroup var client: ClientOptions
         @Argument(help: "Schedule id.") var id: String
-        @Option(help: "Project of the schedule.") var project = "default"
-        func run() async throws { try await SchedulesCommand.setEnabled(true, id: id, project: project, db: db) }
+        @Option(help: "Project of the schedule (default: default; through the API: the token's project).") var project: String?
+        func run() async throws { try await SchedulesCommand.setEnabled(true, id: id, project: project, client: client) }
     }
 
     struct Disable: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Disable a schedule.")
-        @OptionGroup var db: DatabaseOptions
+        @OptionGroup var client: ClientOptions
         @Argument(help: "Schedule id.") var id: String
-        @Option(help: "Project of the schedule.") var project = "default"
-        func run() async throws { try await SchedulesCommand.setEnabled(false, id: id, project: project, db: db) }
+        @Option(help: "Project of the schedule (default: default; through the API: the token's project).") var project: String?
+        func run() async throws { try await SchedulesCommand.setEnabled(false, id: id, project: project, client: client) }
     }
+}
+
+extension APIClient {
+    // Comes with the API's schedule endpoints; until then it says so.
+    func setScheduleEnabled(_ id: String, _ enabled: Bool) async throws { throw Self.notOffered(enabled ? "enable a schedule" : "disable a schedule") }
 }
