@@ -121,7 +121,7 @@ class Fault:
 @dataclass
 class Proc:
     """A fleet process slot: restarted by the supervisor when it dies, as a deployment would."""
-    kind: str                 # worker | coordinator
+    kind: str                 # worker | coordinator | relay
     base: str                 # chaos-w1, chaos-c1, chaos-kwa-w1
     argv: list
     env: dict
@@ -206,6 +206,7 @@ class Harness:
         self.lane_components: set[str] = set()
         self.extra: dict[str, dict] = {}          # scenario -> free-form figures for notes
         self.lane_cleanups: dict[str, list] = {}  # scenario -> callables run after its workers stopped
+        self.cleanups: list = []                  # callables run at the end, once the fleet has stopped
         self.scenario_checks: list[tuple[str, int]] = []
 
     # ----------------------------------------------------------------- output
@@ -453,21 +454,26 @@ CREATE TRIGGER chaos_transitions_update AFTER UPDATE OF status ON jobs
         return env
 
     def add_worker(self, base: str, components: list[str] | None, concurrency: int = 4,
-                   url: str | None = None, scenario: str | None = None, log_name: str | None = None) -> Proc:
-        if self.abort.is_set():
-            raise Aborted()
-        argv = ["worker", "--concurrency", str(concurrency), "--lease-seconds", f"{LEASE:g}"]
+                   url: str | None = None, scenario: str | None = None, log_name: str | None = None,
+                   args: tuple = ()) -> Proc:
+        argv = ["worker", "--concurrency", str(concurrency), "--lease-seconds", f"{LEASE:g}", *args]
         if components:
             argv += ["--components", ",".join(components)]
-        proc = Proc("worker", base, argv, self.fleet_env(url), LOG_DIR / f"{log_name or base}.log", scenario=scenario)
-        with self.lock:
-            self.procs.append(proc)
-            self.start_proc(proc)
-        return proc
+        return self.add_proc(Proc("worker", base, argv, self.fleet_env(url), LOG_DIR / f"{log_name or base}.log",
+                                  scenario=scenario))
 
-    def add_coordinator(self, n: int) -> Proc:
-        proc = Proc("coordinator", f"chaos-c{n}", ["coordinator", "--standby-seconds", "0.5"], self.fleet_env(),
-                    LOG_DIR / f"coordinator-{n}.log")
+    def add_coordinator(self, n: int, prefix: str = "chaos-c", url: str | None = None, args: tuple = (),
+                        log_name: str | None = None) -> Proc:
+        return self.add_proc(Proc("coordinator", f"{prefix}{n}", ["coordinator", "--standby-seconds", "0.5", *args],
+                                  self.fleet_env(url), LOG_DIR / f"{log_name or f'coordinator-{n}'}.log"))
+
+    def add_relay(self, base: str, port: int) -> Proc:
+        """A wake-up relay (`baton relay`) on the direct URL: it holds the fleet's one LISTEN connection."""
+        return self.add_proc(Proc("relay", base, ["relay", "--port", str(port)], self.fleet_env(), LOG_DIR / f"{base}.log"))
+
+    def add_proc(self, proc: Proc) -> Proc:
+        if self.abort.is_set():
+            raise Aborted()
         with self.lock:
             self.procs.append(proc)
             self.start_proc(proc)
@@ -477,13 +483,13 @@ CREATE TRIGGER chaos_transitions_update AFTER UPDATE OF status ON jobs
         proc.gen += 1
         proc.killed = False
         proc.stopped = False
-        flag = "--worker-id" if proc.kind == "worker" else "--coordinator-id"
+        flag = {"worker": ["--worker-id", proc.name], "coordinator": ["--coordinator-id", proc.name]}.get(proc.kind, [])
         with open(proc.log_path, "a") as f:
             f.write(f"=== {time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime())}: start {proc.name}\n")
         log = open(proc.log_path, "a")
         # A session of its own: a signal meant for chaos/run (Ctrl-C) does not reach it, and
         # signalling the worker's pid reaches the worker alone.
-        proc.popen = subprocess.Popen([str(self.baton_bin), *proc.argv, flag, proc.name], env=proc.env,
+        proc.popen = subprocess.Popen([str(self.baton_bin), *proc.argv, *flag], env=proc.env,
                                       stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                       start_new_session=True)
         log.close()
@@ -571,13 +577,18 @@ CREATE TRIGGER chaos_transitions_update AFTER UPDATE OF status ON jobs
         except ProcessLookupError:
             pass
 
+    def stream_worker_components(self) -> list[str]:
+        """What the stream's workers run: the stream's components and the window scenarios' own."""
+        return list(STREAM_COMPONENTS) + [c for c in self.owned if c not in self.lane_components]
+
     def general_workers(self) -> list[Proc]:
+        """The stream's workers in service (not those a scenario retired)."""
         with self.lock:
-            return [p for p in self.procs if p.kind == "worker" and p.scenario is None]
+            return [p for p in self.procs if p.kind == "worker" and p.scenario is None and not p.retired]
 
     def coordinators(self) -> list[Proc]:
         with self.lock:
-            return [p for p in self.procs if p.kind == "coordinator"]
+            return [p for p in self.procs if p.kind == "coordinator" and not p.retired]
 
     # ----------------------------------------------------------------- jobs
 
@@ -882,9 +893,7 @@ CREATE TRIGGER chaos_transitions_update AFTER UPDATE OF status ON jobs
             self.add_coordinator(n)
         if stream:
             for n in range(1, GENERAL_WORKERS + 1):
-                self.add_worker(f"chaos-w{n}", list(STREAM_COMPONENTS) +
-                                [c for c, s in self.owned.items() if c not in self.lane_components],
-                                log_name=f"worker-{n}")
+                self.add_worker(f"chaos-w{n}", self.stream_worker_components(), log_name=f"worker-{n}")
         self.log(f"started {len(self.procs)} processes: {' '.join(p.name for p in self.procs)} "
                  f"(workers --lease-seconds {LEASE:g}, coordinators --standby-seconds 0.5)")
         self.sleep(1)
@@ -1042,6 +1051,11 @@ CREATE TRIGGER chaos_transitions_update AFTER UPDATE OF status ON jobs
                      f"(found by {p.how}): {p.cmd}; SIGKILL")
             self.kill_pid(p.pid)
         self.final_orphans += len(left)
+        while self.cleanups:
+            try:
+                self.cleanups.pop()()
+            except Exception:
+                self.warn(f"cleanup failed:\n{traceback.format_exc()}")
         if self.db_started:
             self.db_started = False
             self.log("stopping PostgreSQL: baton db down --data-dir chaos/.pg")

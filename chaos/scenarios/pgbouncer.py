@@ -1,0 +1,269 @@
+"""pgbouncer: the whole fleet through PgBouncer in transaction mode, the stream flowing, while
+PgBouncer is restarted (SIGKILL and start again; graceful; online), PostgreSQL is restarted behind
+it, and the wake-up relay is killed.
+
+At the start of its window it starts a PgBouncer (chaos/pooler.py) in front of the run's
+PostgreSQL and a `baton relay` on the direct URL (the fleet's one LISTEN connection), then swaps
+the fleet: 2 coordinators and 3 stream workers whose DATABASE_URL is PgBouncer's and which hear of
+jobs through the relay (`--wakeups`) come up, and the direct ones are stopped (SIGTERM: the
+coordinator resigns, the workers finish their jobs). This fleet stays until the end of the run,
+the drain included: it is the last window. Then each fault in turn, each with long process jobs
+running across it (which must neither stop nor run twice when their worker reconnects in time),
+and the stream between them. Beyond the harness's checks, after every fault each worker must run
+a job again and a coordinator must create a task job again before the next fault: a process that
+never recovers through the pooler fails the run.
+"""
+
+import os
+import time
+
+import pooler
+from harness import CHAOS_DIR, Scenario, SetupError
+
+COMPONENT = "chaos-pgb"
+WORKERS = 3
+COORDINATORS = 2
+# PgBouncer's settings: transaction pooling, a pool much smaller than the clients, the startup
+# parameters postgres-nio sends. server_login_retry: PgBouncer's default waits 15 s after a failed
+# server login before it tries again, so a PostgreSQL restart that a query meets half-way would
+# hold the whole fleet for 15 s; 1 s is what a fleet's PgBouncer should have.
+SETTINGS = {
+    "pool_mode": "transaction",
+    "max_client_conn": "1000",
+    "default_pool_size": "20",
+    "ignore_startup_parameters": "extra_float_digits,options",
+    "server_login_retry": "1",
+}
+RELAY_DOWN = 4.0   # seconds the relay stays dead: the fleet polls meanwhile (every 2 s)
+
+
+class PgBouncerScenario(Scenario):
+    name = "pgbouncer"
+    kind = "window"
+    summary = "the fleet through PgBouncer (transaction mode) + relay: PgBouncer killed/restarted, PostgreSQL restarted behind it, relay killed"
+    components = {COMPONENT: "stamp"}
+
+    def sizes(self, h):
+        """The faults in order, the seconds of stream after each, long jobs per fault and their seconds."""
+        if h.short:
+            return (["pgbouncer-kill", "postgres-restart", "pgbouncer-graceful", "relay-kill"], 4.0, 1, 5)
+        return (["pgbouncer-kill", "pgbouncer-graceful", "postgres-restart", "pgbouncer-online", "relay-kill",
+                 "pgbouncer-kill", "postgres-restart"], 8.0, 2, 8)
+
+    def definitions(self, h):
+        plan, _, n, _ = self.sizes(h)
+        return [{"kind": "configuration", "component": COMPONENT, "id": f"pb{i}-{k}", "name": f"Through PgBouncer {i}.{k}"}
+                for i in range(1, len(plan) + 1) for k in range(1, n + 1)]
+
+    def ports(self, h):
+        bouncer = int(os.environ.get("CHAOS_PGBOUNCER_PORT", h.port + 1))
+        relay = int(os.environ.get("CHAOS_RELAY_PORT", h.port + 2))
+        return bouncer, relay
+
+    # ------------------------------------------------------------------ the run
+
+    def run(self, h, window):
+        plan, gap, n, seconds = self.sizes(h)
+        bouncer_port, relay_port = self.ports(h)
+        bouncer = pooler.PgBouncer(CHAOS_DIR / ".pgbouncer", bouncer_port, h.port, SETTINGS, log=h.log)
+        if bouncer.binary is None:
+            raise SetupError("pgbouncer not found (apt-get install -y pgbouncer; scripts/ensure-packages does)")
+        bouncer.configure()
+        h.cleanups.append(bouncer.stop)
+        try:
+            bouncer.start()
+        except RuntimeError as e:
+            raise SetupError(f"pgbouncer: {e}")
+        h.log(f"{self.name}: PgBouncer {bouncer.pid} on 127.0.0.1:{bouncer_port} -> PostgreSQL on {h.port} "
+              f"({', '.join(f'{k} {v}' for k, v in SETTINGS.items())})")
+        relay = self.start_relay(h, relay_port)
+        figures = h.extra.setdefault(self.name, {"rounds": [], "workers": [], "relay": relay.base})
+        self.swap_fleet(h, bouncer_port, relay_port, figures)
+        figures["through"] = time.time()
+        longs = []
+        for i, kind in enumerate(plan, 1):
+            ids = [h.create_job(COMPONENT, f"pb{i}-{k}", {"seconds": seconds, "variant": "plain"}) for k in range(1, n + 1)]
+            ids += [h.create_job(COMPONENT, f"pb{i}-{k}", {"seconds": 2, "variant": "plain"}) for k in range(1, n + 1)]
+            longs += ids
+            h.wait_running(ids[:n], 15)
+            h.sleep(1)
+            h.log(f"== {self.name}: fault {i} of {len(plan)}: {kind}")
+            f = getattr(self, kind.replace("-", "_"))(h, bouncer, relay)
+            figures["rounds"].append({"kind": kind, "fault": f, "jobs": ids, "until": None})
+            if len(figures["rounds"]) > 1:
+                figures["rounds"][-2]["until"] = f.begin
+            h.sleep(gap)
+        h.settle(self.name, longs, [r["fault"] for r in figures["rounds"]], extra=seconds + 2 + 1)
+        figures["rounds"][-1]["until"] = time.time()
+        h.sweep(self.name, [COMPONENT])
+
+    def start_relay(self, h, port):
+        relay = h.add_relay("chaos-relay", port)
+        if not self.wait_accepting(h, port, 30):
+            raise SetupError(f"baton relay does not listen on 127.0.0.1:{port} (see chaos/.logs/chaos-relay.log)")
+        h.log(f"{self.name}: baton relay on 127.0.0.1:{port} (LISTEN on the direct URL)")
+        return relay
+
+    @staticmethod
+    def wait_accepting(h, port, timeout):
+        deadline = time.time() + timeout
+        while not pooler.accepts(port):
+            if time.time() >= deadline:
+                return False
+            h.sleep(0.1)
+        return True
+
+    def swap_fleet(self, h, bouncer_port, relay_port, figures):
+        """Starts the fleet through PgBouncer, then stops the direct one (SIGTERM)."""
+        url = h.url.replace(f"@127.0.0.1:{h.port}/", f"@127.0.0.1:{bouncer_port}/")
+        args = ("--wakeups", f"127.0.0.1:{relay_port}")
+        with h.lock:
+            direct = [p for p in h.procs if p.kind in ("worker", "coordinator") and p.scenario is None and not p.retired]
+        for k in range(1, COORDINATORS + 1):
+            h.add_coordinator(k, prefix="chaos-pgb-c", url=url, args=args, log_name=f"pgbouncer-coordinator-{k}")
+        for k in range(1, WORKERS + 1):
+            w = h.add_worker(f"chaos-pgb-w{k}", h.stream_worker_components(), url=url, args=args,
+                             log_name=f"pgbouncer-worker-{k}")
+            figures["workers"].append(w.base)
+        deadline = time.time() + 30
+        while len(h.try_rows("""SELECT id FROM workers WHERE id LIKE 'chaos-pgb-w%' AND stopped_time IS NULL""") or []) < WORKERS:
+            if time.time() >= deadline:
+                raise SetupError("the workers through PgBouncer did not register within 30 s (chaos/.logs/pgbouncer-worker-*.log)")
+            h.sleep(0.3)
+        h.log(f"{self.name}: fleet through PgBouncer up ({url.split('@')[-1]}, --wakeups 127.0.0.1:{relay_port}); "
+              f"stopping the direct one: {' '.join(p.name for p in direct)}")
+        forced = h.stop_procs(direct, 45, self.name)
+        h.count(self.name, "workers not stopping", forced)
+        deadline = time.time() + 30
+        while True:
+            rows = h.try_rows("SELECT holder FROM leaders WHERE name = 'coordinator' AND expires > now()") or []
+            if rows and rows[0]["holder"].startswith("chaos-pgb-c"):
+                h.log(f"{self.name}: {rows[0]['holder']} leads, through PgBouncer")
+                return
+            if time.time() >= deadline:
+                raise SetupError("no coordinator through PgBouncer took the lead within 30 s of the direct ones' stop")
+            h.sleep(0.2)
+
+    # ------------------------------------------------------------------ the faults
+
+    def pgbouncer_kill(self, h, bouncer, relay):
+        old = bouncer.pid
+        t = bouncer.kill_hard()
+        up = bouncer.start()
+        h.log(f"{self.name}: PgBouncer {old} SIGKILLed; {bouncer.pid} accepts on the same port {up - t:.2f} s later")
+        return h.fault(self.name, t, up, f"pgbouncer SIGKILL, new in {up - t:.2f}s", ("fleet",))
+
+    def pgbouncer_graceful(self, h, bouncer, relay):
+        old = bouncer.pid
+        t = time.time()
+        clean = bouncer.stop_graceful(20)
+        down = time.time()
+        up = bouncer.start()
+        how = f"exited {down - t:.2f} s after SIGINT" if clean else "did not exit within 20 s of SIGINT (SIGKILL)"
+        if not clean:
+            h.warn(f"{self.name}: PgBouncer {old} {how}")
+        h.log(f"{self.name}: PgBouncer {old} {how}; {bouncer.pid} accepts {up - down:.2f} s later")
+        return h.fault(self.name, t, up, f"pgbouncer SIGINT+start, {up - t:.2f}s", ("fleet",))
+
+    def pgbouncer_online(self, h, bouncer, relay):
+        old = bouncer.pid
+        t = time.time()
+        try:
+            up = bouncer.online_restart()
+        except RuntimeError as e:
+            raise SetupError(f"pgbouncer: {e}")
+        h.log(f"{self.name}: PgBouncer {old} handed its sockets to {bouncer.pid} (-R) in {up - t:.2f} s")
+        return h.fault(self.name, t, up, f"pgbouncer -R takeover, {up - t:.2f}s", ("fleet",))
+
+    def postgres_restart(self, h, bouncer, relay):
+        t = time.time()
+        h.log(f"{self.name}: baton db down, then db up (PgBouncer {bouncer.pid} stays up)")
+        h.db_down()
+        if h.db_up() is None:
+            raise SetupError("baton db up failed during pgbouncer (server log: chaos/.pg/postgres.log)")
+        up = time.time()
+        h.log(f"{self.name}: PostgreSQL back after {up - t:.2f} s")
+        return h.fault(self.name, t, up, f"postgres restart behind it, {up - t:.2f}s", ("fleet",))
+
+    def relay_kill(self, h, bouncer, relay):
+        with h.lock:
+            relay.retired = True   # the supervisor leaves it down for RELAY_DOWN s
+        name = relay.name
+        t = h.sigkill(relay)
+        h.log(f"{self.name}: SIGKILL {name}; the fleet polls for {RELAY_DOWN:g} s")
+        h.sleep(RELAY_DOWN)
+        with h.lock:
+            relay.retired = False
+            h.start_proc(relay)
+        if not self.wait_accepting(h, self.ports(h)[1], 15):
+            h.warn(f"{self.name}: {relay.name} does not listen 15 s after its start")
+        up = time.time()
+        h.log(f"{self.name}: {relay.name} listens again")
+        return h.fault(self.name, t, up, f"relay SIGKILL, down {up - t:.1f}s", ("fleet",))
+
+    # ------------------------------------------------------------------ checks and notes
+
+    def recovery(self, data, rnd, workers):
+        """Per round: seconds from the fault's start to the first job each worker slot started
+        after the fault's end (None: none before the next fault), and to the first task job a
+        coordinator created after it."""
+        f, until = rnd["fault"], rnd["until"] or float("inf")
+        per = {}
+        for base in workers:
+            starts = [j.start for j in data.jobs.values()
+                      if j.worker.startswith(f"{base}-g") and j.start is not None and f.end < j.start < until]
+            per[base] = min(starts) - f.begin if starts else None
+        tasks = [j.created for j in data.jobs.values() if j.run is not None and f.end < j.created < until]
+        return per, (min(tasks) - f.begin if tasks else None)
+
+    def checks(self, h, data):
+        figures = h.extra.get(self.name)
+        if not figures:
+            return []
+        stuck = 0
+        for rnd in figures["rounds"]:
+            per, task = self.recovery(data, rnd, figures["workers"])
+            stuck += sum(1 for v in per.values() if v is None) + (task is None)
+        return [("processes through PgBouncer that did not work again before the next fault (a worker ran no job, "
+                 "no coordinator created a task job) (pgbouncer)", stuck)]
+
+    def notes(self, h, data):
+        figures = h.extra.get(self.name)
+        if not figures:
+            return []
+        lines = []
+        for i, rnd in enumerate(figures["rounds"], 1):
+            f = rnd["fault"]
+            per, task = self.recovery(data, rnd, figures["workers"])
+            runs = ", ".join(f"{b.removeprefix('chaos-pgb-')} {'never' if v is None else f'{v:.2f}'}" for b, v in per.items())
+            longs = [data.jobs[j] for j in rnd["jobs"] if j in data.jobs]
+            ends = {}
+            for j in longs:
+                key = j.status + (f" ({j.reason})" if j.reason else "")
+                ends[key] = ends.get(key, 0) + 1
+            lines.append(f"pgbouncer: {i} {rnd['kind']} at {f.begin - h.t0:.1f} s ({f.victim}): a job started on each worker "
+                         f"after s: {runs}; a task job created after {'never' if task is None else f'{task:.2f}'} s; "
+                         f"its long jobs and those queued behind them: {', '.join(f'{v} {k}' for k, v in sorted(ends.items()))}")
+        relay = [r["fault"] for r in figures["rounds"] if r["kind"] == "relay-kill"]
+        if relay:
+            lines.append("pgbouncer: wait of stream jobs for a worker (created -> start, median ms): " + self.waits(h, data, relay))
+        return lines
+
+    @staticmethod
+    def waits(h, data, relay_faults):
+        """Median created -> start of plain stream jobs: during relay outages (polling) and otherwise
+        while the fleet went through PgBouncer."""
+        first = h.extra["pgbouncer"]["through"]
+        outside, inside = [], []
+        for j in data.jobs.values():
+            if j.component not in ("chaos-sleep", "chaos-noop") or j.run is not None or j.start is None or j.created < first:
+                continue
+            during = any(f.begin <= j.created < f.end for f in relay_faults)
+            (inside if during else outside).append(j.start - j.created)
+
+        def median(values):
+            return f"{sorted(values)[len(values) // 2] * 1000:.0f} ({len(values)} jobs)" if values else "none"
+        return f"relay down {median(inside)}, otherwise {median(outside)}"
+
+
+SCENARIO = PgBouncerScenario()
