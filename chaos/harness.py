@@ -456,7 +456,9 @@ CREATE TRIGGER chaos_transitions_update AFTER UPDATE OF status ON jobs
     def add_worker(self, base: str, components: list[str] | None, concurrency: int = 4,
                    url: str | None = None, scenario: str | None = None, log_name: str | None = None,
                    args: tuple = ()) -> Proc:
-        argv = ["worker", "--concurrency", str(concurrency), "--lease-seconds", f"{LEASE:g}", *args]
+        # Jobs get none of the worker's environment unless passed on: CHAOS_RUN marks their processes.
+        argv = ["worker", "--concurrency", str(concurrency), "--lease-seconds", f"{LEASE:g}", "--pass-env", "CHAOS_RUN",
+                *args]
         if components:
             argv += ["--components", ",".join(components)]
         return self.add_proc(Proc("worker", base, argv, self.fleet_env(url), LOG_DIR / f"{log_name or base}.log",
@@ -464,7 +466,8 @@ CREATE TRIGGER chaos_transitions_update AFTER UPDATE OF status ON jobs
 
     def add_coordinator(self, n: int, prefix: str = "chaos-c", url: str | None = None, args: tuple = (),
                         log_name: str | None = None) -> Proc:
-        return self.add_proc(Proc("coordinator", f"{prefix}{n}", ["coordinator", "--standby-seconds", "0.5", *args],
+        return self.add_proc(Proc("coordinator", f"{prefix}{n}",
+                                  ["coordinator", "--standby-seconds", "0.5", "--leader-lease-seconds", "3", *args],
                                   self.fleet_env(url), LOG_DIR / f"{log_name or f'coordinator-{n}'}.log"))
 
     def add_relay(self, base: str, port: int) -> Proc:
@@ -895,7 +898,7 @@ CREATE TRIGGER chaos_transitions_update AFTER UPDATE OF status ON jobs
             for n in range(1, GENERAL_WORKERS + 1):
                 self.add_worker(f"chaos-w{n}", self.stream_worker_components(), log_name=f"worker-{n}")
         self.log(f"started {len(self.procs)} processes: {' '.join(p.name for p in self.procs)} "
-                 f"(workers --lease-seconds {LEASE:g}, coordinators --standby-seconds 0.5)")
+                 f"(workers --lease-seconds {LEASE:g}, coordinators --standby-seconds 0.5 --leader-lease-seconds 3)")
         self.sleep(1)
         for proc in self.procs:
             if not proc.alive():
