@@ -15,6 +15,8 @@ Three ways to restart it, all on the same port:
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import shutil
 import signal
@@ -42,6 +44,35 @@ def alive(pid: int | None) -> bool:
             return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
     except (OSError, IndexError):
         return False
+
+
+def tcp_peers(pid: int) -> list[int]:
+    """The remote ports of the established TCP connections of process `pid` to 127.0.0.1 (from
+    /proc/PID/fd and /proc/net/tcp): which servers a baton process talks to right now."""
+    inodes = set()
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                inodes.add(link[8:-1])
+    except OSError:
+        return []
+    ports = []
+    try:
+        with open(f"/proc/{pid}/net/tcp") as f:
+            next(f)
+            for line in f:
+                cols = line.split()
+                remote, state, inode = cols[2], cols[3], cols[9]
+                address, port = remote.split(":")
+                if state == "01" and inode in inodes and address == "0100007F":   # ESTABLISHED, 127.0.0.1
+                    ports.append(int(port, 16))
+    except (OSError, StopIteration, IndexError, ValueError):
+        pass
+    return ports
 
 
 def accepts(port: int) -> bool:
@@ -83,10 +114,25 @@ class PgBouncer:
         (self.dir / "users.txt").write_text('"postgres" ""\n')
         lines = ["[databases]", f"* = host=127.0.0.1 port={self.pg_port}", "", "[pgbouncer]",
                  "listen_addr = 127.0.0.1", f"listen_port = {self.port}", f"unix_socket_dir = {self.socket_dir}",
-                 "auth_type = trust", f"auth_file = {self.dir / 'users.txt'}", f"logfile = {self.logfile}",
+                 "auth_type = trust", "admin_users = postgres", f"auth_file = {self.dir / 'users.txt'}", f"logfile = {self.logfile}",
                  f"pidfile = {self.pidfile}"]
         lines += [f"{k} = {v}" for k, v in self.settings.items()]
         self.ini.write_text("\n".join(lines) + "\n")
+
+    def admin(self, command: str, timeout: float = 10) -> list[dict]:
+        """A SHOW command on PgBouncer's admin console (database pgbouncer, admin_users postgres);
+        rows as dicts of strings. Raises RuntimeError when it cannot be asked."""
+        env = dict(os.environ, PGCONNECT_TIMEOUT="3")
+        env.pop("DATABASE_URL", None)
+        try:
+            r = subprocess.run(["psql", "-X", "--csv", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", str(self.port),
+                                "-U", "postgres", "-d", "pgbouncer", "-c", command],
+                               env=env, capture_output=True, text=True, timeout=timeout, errors="replace")
+        except subprocess.TimeoutExpired:
+            raise RuntimeError(f"pgbouncer admin console: {command} timed out after {timeout:g} s")
+        if r.returncode != 0:
+            raise RuntimeError(f"pgbouncer admin console: {command}: {r.stderr.strip()[:300]}")
+        return list(csv.DictReader(io.StringIO(r.stdout)))
 
     def kill_leftover(self) -> None:
         try:

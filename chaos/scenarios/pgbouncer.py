@@ -1,24 +1,35 @@
 """pgbouncer: the whole fleet through PgBouncer in transaction mode, the stream flowing, while
-PgBouncer is restarted (SIGKILL and start again; graceful; online), PostgreSQL is restarted behind
-it, and the wake-up relay is killed.
+PgBouncer is killed and started again after PGB_DOWN seconds, and later PostgreSQL is restarted
+behind it (the long form adds a graceful PgBouncer restart, an online one (-R), a relay kill,
+and both faults again).
 
-At the start of its window it starts a PgBouncer (chaos/pooler.py) in front of the run's
-PostgreSQL and a `baton relay` on the direct URL (the fleet's one LISTEN connection), then swaps
-the fleet: 2 coordinators and 3 stream workers whose DATABASE_URL is PgBouncer's and which hear of
-jobs through the relay (`--wakeups`) come up, and the direct ones are stopped (SIGTERM: the
-coordinator resigns, the workers finish their jobs). This fleet stays until the end of the run,
-the drain included: it is the last window. Then each fault in turn, each with long process jobs
-running across it (which must neither stop nor run twice when their worker reconnects in time),
-and the stream between them. Beyond the harness's checks, after every fault each worker must run
-a job again and a coordinator must create a task job again before the next fault: a process that
-never recovers through the pooler fails the run.
+At the start of its window it starts a PgBouncer (chaos/pooler.py; pool_mode transaction, a `*`
+fallback database entry, a pool smaller than its clients) in front of the run's PostgreSQL and a
+`baton relay` on the direct URL (the fleet's one LISTEN connection), then swaps the fleet: 2
+coordinators and 3 stream workers whose DATABASE_URL is PgBouncer's and which hear of jobs through
+the relay (`--wakeups`) come up, and the direct ones are stopped (SIGTERM: the coordinator
+resigns, the workers finish their jobs). Migrations, the feeder and chaos/run's own queries stay
+direct. This fleet stays until the end of the run, the drain included: it is the last window.
+Then each fault in turn, with long process jobs running across it (which must neither stop nor
+run twice when their worker reconnects), and the stream between them.
+
+Beyond the harness's checks (every job final, one outcome each, no overlap, none lost):
+- after every fault each worker runs a job again and a coordinator creates a task job again
+  before the next fault;
+- the probe: after the last fault, PROBE jobs of configurations of their own and an orchestration
+  run are created at once; each must end success within PROBE_BOUND s;
+- the fleet really went through PgBouncer: every worker and coordinator of it holds connections
+  to PgBouncer's port and none to PostgreSQL's (their sockets, read from /proc), and PgBouncer's
+  admin console (SHOW STATS) counts the transactions it passed to database chaos since its last
+  start.
 """
 
+import json
 import os
 import time
 
 import pooler
-from harness import CHAOS_DIR, Scenario, SetupError
+from harness import CHAOS_DIR, FINAL, Scenario, SetupError
 
 COMPONENT = "chaos-pgb"
 WORKERS = 3
@@ -34,26 +45,33 @@ SETTINGS = {
     "ignore_startup_parameters": "extra_float_digits,options",
     "server_login_retry": "1",
 }
+PGB_DOWN = 2.0     # seconds PgBouncer stays dead after its SIGKILL, before a new one starts
 RELAY_DOWN = 4.0   # seconds the relay stays dead: the fleet polls meanwhile (every 2 s)
+PROBE = 6          # jobs of the probe (one configuration each, 1 s of work), plus one orchestration run
+PROBE_BOUND = 12.0  # seconds from their creation within which every probe job must end success
 
 
 class PgBouncerScenario(Scenario):
     name = "pgbouncer"
     kind = "window"
-    summary = "the fleet through PgBouncer (transaction mode) + relay: PgBouncer killed/restarted, PostgreSQL restarted behind it, relay killed"
+    summary = ("the fleet through PgBouncer (transaction mode) + relay: PgBouncer killed and down 2 s, then PostgreSQL "
+               "restarted behind it (long: also graceful and online PgBouncer restarts, relay killed)")
     components = {COMPONENT: "stamp"}
 
     def sizes(self, h):
         """The faults in order, the seconds of stream after each, long jobs per fault and their seconds."""
         if h.short:
-            return (["pgbouncer-kill", "postgres-restart", "pgbouncer-graceful", "relay-kill"], 4.0, 1, 5)
-        return (["pgbouncer-kill", "pgbouncer-graceful", "postgres-restart", "pgbouncer-online", "relay-kill",
-                 "pgbouncer-kill", "postgres-restart"], 8.0, 2, 8)
+            return (["pgbouncer-kill", "postgres-restart"], 4.0, 1, 5)
+        return (["pgbouncer-kill", "postgres-restart", "pgbouncer-graceful", "pgbouncer-online", "relay-kill",
+                 "pgbouncer-kill", "postgres-restart"], 6.0, 2, 6)
 
     def definitions(self, h):
         plan, _, n, _ = self.sizes(h)
-        return [{"kind": "configuration", "component": COMPONENT, "id": f"pb{i}-{k}", "name": f"Through PgBouncer {i}.{k}"}
+        docs = [{"kind": "configuration", "component": COMPONENT, "id": f"pb{i}-{k}", "name": f"Through PgBouncer {i}.{k}"}
                 for i in range(1, len(plan) + 1) for k in range(1, n + 1)]
+        docs += [{"kind": "configuration", "component": COMPONENT, "id": f"probe-{k}", "name": f"PgBouncer probe {k}"}
+                 for k in range(1, PROBE + 1)]
+        return docs
 
     def ports(self, h):
         bouncer = int(os.environ.get("CHAOS_PGBOUNCER_PORT", h.port + 1))
@@ -77,7 +95,8 @@ class PgBouncerScenario(Scenario):
         h.log(f"{self.name}: PgBouncer {bouncer.pid} on 127.0.0.1:{bouncer_port} -> PostgreSQL on {h.port} "
               f"({', '.join(f'{k} {v}' for k, v in SETTINGS.items())})")
         relay = self.start_relay(h, relay_port)
-        figures = h.extra.setdefault(self.name, {"rounds": [], "workers": [], "relay": relay.base})
+        figures = h.extra.setdefault(self.name, {"rounds": [], "workers": [], "relay": relay.base, "probe": None,
+                                                 "through": None, "sockets": {}, "stats": None})
         self.swap_fleet(h, bouncer_port, relay_port, figures)
         figures["through"] = time.time()
         longs = []
@@ -93,9 +112,73 @@ class PgBouncerScenario(Scenario):
             if len(figures["rounds"]) > 1:
                 figures["rounds"][-2]["until"] = f.begin
             h.sleep(gap)
+            self.sample_sockets(h, bouncer, figures)
+        figures["probe"] = self.probe(h, bouncer, figures)
+        figures["stats"] = self.stats(h, bouncer)
         h.settle(self.name, longs, [r["fault"] for r in figures["rounds"]], extra=seconds + 2 + 1)
         figures["rounds"][-1]["until"] = time.time()
         h.sweep(self.name, [COMPONENT])
+
+    def probe(self, h, bouncer, figures):
+        """After the last fault: PROBE jobs (1 s each, a configuration each) and an orchestration
+        run, created at once; waits until they are final or PROBE_BOUND s have passed. Samples the
+        fleet's sockets meanwhile."""
+        t = time.time()
+        ids = [h.create_job(COMPONENT, f"probe-{k}", {"seconds": 1, "variant": "plain"}) for k in range(1, PROBE + 1)]
+        run = None
+        r = h.baton(["run", "chaos-a", "--json"], timeout=20)
+        try:
+            view = json.loads(r.stdout)
+            run = int(view.get("id") or view["run"]["id"])
+        except (ValueError, KeyError, TypeError, AttributeError):
+            h.warn(f"{self.name}: probe: baton run chaos-a --json: cannot read the run's id from {(r.stdout + r.stderr)[:200]!r}")
+        created = time.time()
+        h.log(f"{self.name}: probe: jobs {ids} and run {run} created in {created - t:.2f} s; "
+              f"each must end success within {PROBE_BOUND:g} s")
+        wanted = [i for i in ids + [run] if i]
+        deadline = t + PROBE_BOUND
+        states = {}
+        while True:
+            self.sample_sockets(h, bouncer, figures)
+            states = h.job_states(wanted)
+            if all(states.get(i, {}).get("status") in FINAL for i in wanted) or time.time() >= deadline:
+                break
+            h.sleep(0.3)
+        ends = {i: float(s["ended"]) - t for i, s in states.items() if s.get("ended")}
+        bad = [i for i in ids + [run] if not i or states.get(i, {}).get("status") != "success" or i not in ends
+               or ends[i] > PROBE_BOUND]
+        h.log(f"{self.name}: probe: {len(wanted) - len(bad)} of {PROBE + 1} ended success within {PROBE_BOUND:g} s "
+              f"(slowest {max(ends.values(), default=0):.2f} s)" + (f"; not: {bad}" if bad else ""))
+        return {"created": t, "ids": ids, "run": run, "bad": bad, "ends": ends}
+
+    def sample_sockets(self, h, bouncer, figures):
+        """Which ports each process of the fleet through PgBouncer holds connections to, right now."""
+        with h.lock:
+            procs = [p for p in h.procs if p.base.startswith("chaos-pgb-") and p.alive()]
+        for p in procs:
+            seen = figures["sockets"].setdefault(p.base, {"bouncer": 0, "postgres": 0, "samples": 0})
+            peers = pooler.tcp_peers(p.pid)
+            seen["samples"] += 1
+            seen["bouncer"] = max(seen["bouncer"], peers.count(bouncer.port))
+            seen["postgres"] = max(seen["postgres"], peers.count(h.port))
+
+    def stats(self, h, bouncer):
+        """SHOW STATS and SHOW POOLS of database chaos, from PgBouncer's admin console."""
+        try:
+            stats = [r for r in bouncer.admin("SHOW STATS") if r.get("database") == "chaos"]
+            pools = [r for r in bouncer.admin("SHOW POOLS") if r.get("database") == "chaos"]
+        except RuntimeError as e:
+            h.warn(f"{self.name}: {e}")
+            return None
+        out = {"xacts": sum(int(r.get("total_xact_count") or 0) for r in stats),
+               "queries": sum(int(r.get("total_query_count") or 0) for r in stats),
+               "modes": sorted({r.get("pool_mode", "") for r in pools}),
+               "clients": sum(int(r.get("cl_active") or 0) + int(r.get("cl_waiting") or 0) for r in pools),
+               "servers": sum(int(r.get(k) or 0) for r in pools for k in ("sv_active", "sv_idle", "sv_used"))}
+        h.log(f"{self.name}: PgBouncer {bouncer.pid} (SHOW STATS, SHOW POOLS of database chaos): {out['xacts']} transactions, "
+              f"{out['queries']} queries since its start; pool mode {','.join(out['modes'])}; {out['clients']} clients, "
+              f"{out['servers']} server connections")
+        return out
 
     def start_relay(self, h, port):
         relay = h.add_relay("chaos-relay", port)
@@ -149,8 +232,10 @@ class PgBouncerScenario(Scenario):
     def pgbouncer_kill(self, h, bouncer, relay):
         old = bouncer.pid
         t = bouncer.kill_hard()
+        h.log(f"{self.name}: PgBouncer {old} SIGKILLed; a new one starts in {PGB_DOWN:g} s")
+        h.sleep(PGB_DOWN)
         up = bouncer.start()
-        h.log(f"{self.name}: PgBouncer {old} SIGKILLed; {bouncer.pid} accepts on the same port {up - t:.2f} s later")
+        h.log(f"{self.name}: PgBouncer {bouncer.pid} accepts on the same port {up - t:.2f} s after the kill")
         return h.fault(self.name, t, up, f"pgbouncer SIGKILL, new in {up - t:.2f}s", ("fleet",))
 
     def pgbouncer_graceful(self, h, bouncer, relay):
@@ -224,8 +309,22 @@ class PgBouncerScenario(Scenario):
         for rnd in figures["rounds"]:
             per, task = self.recovery(data, rnd, figures["workers"])
             stuck += sum(1 for v in per.values() if v is None) + (task is None)
-        return [("processes through PgBouncer that did not work again before the next fault (a worker ran no job, "
-                 "no coordinator created a task job) (pgbouncer)", stuck)]
+        probe = figures["probe"]
+        bad_probe = len(probe["bad"]) if probe else PROBE + 1
+        sockets = figures["sockets"]
+        direct = [b for b, s in sockets.items() if s["postgres"] or not s["bouncer"]]
+        missing = WORKERS + COORDINATORS - len(sockets)
+        stats = figures["stats"]
+        return [
+            ("processes through PgBouncer that did not work again before the next fault (a worker ran no job, "
+             "no coordinator created a task job) (pgbouncer)", stuck),
+            (f"probe jobs (and run) created after the last restart that did not end success within {PROBE_BOUND:g} s "
+             "(pgbouncer)", bad_probe),
+            ("fleet processes of the pgbouncer window with a direct connection to PostgreSQL, none to PgBouncer, "
+             "or never seen (pgbouncer)", len(direct) + max(missing, 0)),
+            ("PgBouncer's admin console unreadable, or no transaction of database chaos through it since its last "
+             "start (pgbouncer)", 0 if stats and stats["xacts"] > 0 else 1),
+        ]
 
     def notes(self, h, data):
         figures = h.extra.get(self.name)
@@ -244,6 +343,20 @@ class PgBouncerScenario(Scenario):
             lines.append(f"pgbouncer: {i} {rnd['kind']} at {f.begin - h.t0:.1f} s ({f.victim}): a job started on each worker "
                          f"after s: {runs}; a task job created after {'never' if task is None else f'{task:.2f}'} s; "
                          f"its long jobs and those queued behind them: {', '.join(f'{v} {k}' for k, v in sorted(ends.items()))}")
+        probe = figures["probe"]
+        if probe:
+            ends = probe["ends"]
+            lines.append(f"pgbouncer: probe after the last fault: {PROBE} jobs + run {probe['run']}: "
+                         f"{PROBE + 1 - len(probe['bad'])} ended success, the last {max(ends.values(), default=0):.2f} s after "
+                         f"creation (bound {PROBE_BOUND:g} s)")
+        sockets = figures["sockets"]
+        if sockets:
+            lines.append("pgbouncer: connections seen (most at once, to PgBouncer/direct to PostgreSQL): " +
+                         ", ".join(f"{b.removeprefix('chaos-pgb-')} {s['bouncer']}/{s['postgres']}" for b, s in sorted(sockets.items())))
+        stats = figures["stats"]
+        if stats:
+            lines.append(f"pgbouncer: SHOW STATS since PgBouncer's last start: {stats['xacts']} transactions, "
+                         f"{stats['queries']} queries of database chaos; pool mode {','.join(stats['modes'])}")
         relay = [r["fault"] for r in figures["rounds"] if r["kind"] == "relay-kill"]
         if relay:
             lines.append("pgbouncer: wait of stream jobs for a worker (created -> start, median ms): " + self.waits(h, data, relay))
