@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import csv
 import fcntl
+import hashlib
 import io
 import json
 import os
@@ -27,6 +28,9 @@ from pathlib import Path
 
 CHAOS_DIR = Path(__file__).resolve().parent
 ROOT = CHAOS_DIR.parent
+# Marks this checkout's processes (the start of every CHAOS_RUN token): two checkouts may run
+# chaos/run at once, and one must not sweep the other's fleet away as "left by an earlier run".
+CHECKOUT = hashlib.sha1(str(ROOT).encode()).hexdigest()[:10]
 PG_DIR = CHAOS_DIR / ".pg"
 LOG_DIR = CHAOS_DIR / ".logs"
 STATE_DIR = LOG_DIR / "state"          # stamps.log and locks/ of the stamping jobs
@@ -170,7 +174,9 @@ class Harness:
         self.scenarios = scenarios
         self.selected = scenarios
         self.t0 = time.time()
-        self.token = f"{os.getpid()}-{int(self.t0)}"
+        # The checkout's mark first: the sweeps of leftovers touch only this checkout's processes,
+        # never those of a chaos/run of another checkout on the same machine.
+        self.token = f"{CHECKOUT}-{os.getpid()}-{int(self.t0)}"
         self.out_lock = threading.Lock()
         self.lock = threading.RLock()
         self.abort = threading.Event()
@@ -712,7 +718,7 @@ CREATE TRIGGER chaos_transitions_update AFTER UPDATE OF status ON jobs
             env = dict(e.split(b"=", 1) for e in environ if b"=" in e)
             tag = env.get(b"CHAOS_RUN")
             how = ""
-            if tag is not None and (any_token or tag == token_b):
+            if tag is not None and (tag == token_b or (any_token and tag.startswith(f"{CHECKOUT}-".encode()))):
                 how = "env"
             elif stamp_b in cmdline:
                 how = "cmdline"
@@ -814,8 +820,9 @@ CREATE TRIGGER chaos_transitions_update AFTER UPDATE OF status ON jobs
         return orphans, stragglers_n
 
     def sweep_leftovers(self) -> None:
-        """Processes of an earlier run that was itself killed (found by their marks); the run lock
-        proves no other chaos/run is active."""
+        """Processes of an earlier run of this checkout that was itself killed (found by their
+        marks: a CHAOS_RUN token that starts with this checkout's mark); the run lock proves no
+        other chaos/run of this checkout is active. Another checkout's run is left alone."""
         pids = set()
         for p in self.job_processes(any_token=True):
             pids.add(p.pid)
@@ -824,13 +831,13 @@ CREATE TRIGGER chaos_transitions_update AFTER UPDATE OF status ON jobs
                 continue
             try:
                 with open(f"/proc/{name}/environ", "rb") as f:
-                    if b"CHAOS_RUN=" not in f.read():
+                    if f"\0CHAOS_RUN={CHECKOUT}-".encode() not in b"\0" + f.read():
                         continue
                 with open(f"/proc/{name}/cmdline", "rb") as f:
                     cmd = f.read()
             except OSError:
                 continue
-            if str(BIN_DIR).encode() in cmd or b"baton" in cmd.split(b"\0")[0]:
+            if str(BIN_DIR).encode() in cmd or b"baton" in cmd.split(b"\0")[0]:   # with this checkout's mark
                 pids.add(int(name))
         pids.discard(os.getpid())
         for pid in pids:
