@@ -461,9 +461,9 @@ CREATE TRIGGER chaos_transitions_update AFTER UPDATE OF status ON jobs
 
     def add_worker(self, base: str, components: list[str] | None, concurrency: int = 4,
                    url: str | None = None, scenario: str | None = None, log_name: str | None = None,
-                   args: tuple = ()) -> Proc:
+                   args: tuple = (), lease: float = LEASE) -> Proc:
         # Jobs get none of the worker's environment unless passed on: CHAOS_RUN marks their processes.
-        argv = ["worker", "--concurrency", str(concurrency), "--lease-seconds", f"{LEASE:g}", "--pass-env", "CHAOS_RUN",
+        argv = ["worker", "--concurrency", str(concurrency), "--lease-seconds", f"{lease:g}", "--pass-env", "CHAOS_RUN",
                 *args]
         if components:
             argv += ["--components", ",".join(components)]

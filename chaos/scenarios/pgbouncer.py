@@ -14,6 +14,8 @@ Then each fault in turn, with long process jobs running across it (which must ne
 run twice when their worker reconnects), and the stream between them.
 
 Beyond the harness's checks (every job final, one outcome each, no overlap, none lost):
+- the long jobs running when a fault began end success: the workers behind PgBouncer have a lease
+  of WORKER_LEASE s, and a restart of a few seconds must not cost a running job;
 - after every fault each worker runs a job again and a coordinator creates a task job again
   before the next fault;
 - the probe: after the last fault, PROBE jobs of configurations of their own and an orchestration
@@ -47,6 +49,11 @@ SETTINGS = {
 }
 PGB_DOWN = 2.0     # seconds PgBouncer stays dead after its SIGKILL, before a new one starts
 RELAY_DOWN = 4.0   # seconds the relay stays dead: the fleet polls meanwhile (every 2 s)
+# The lease of the workers behind PgBouncer. A job is fenced (stopped, ended worker-lost) when no
+# renewal got through for 2/3 of it, renewals go every quarter of it, and a reconnect waits its
+# backoff: with chaos's 6 s lease, a 2 s outage fenced a long job in 3 runs of 8. With 15 s (the
+# default is 20) a restart of PgBouncer or of PostgreSQL behind it must cost no running job.
+WORKER_LEASE = 15.0
 PROBE = 6          # jobs of the probe (one configuration each, 1 s of work), plus one orchestration run
 PROBE_BOUND = 12.0  # seconds from their creation within which every probe job must end success
 
@@ -206,7 +213,7 @@ class PgBouncerScenario(Scenario):
             h.add_coordinator(k, prefix="chaos-pgb-c", url=url, args=args, log_name=f"pgbouncer-coordinator-{k}")
         for k in range(1, WORKERS + 1):
             w = h.add_worker(f"chaos-pgb-w{k}", h.stream_worker_components(), url=url, args=args,
-                             log_name=f"pgbouncer-worker-{k}")
+                             log_name=f"pgbouncer-worker-{k}", lease=WORKER_LEASE)
             figures["workers"].append(w.base)
         deadline = time.time() + 30
         while len(h.try_rows("""SELECT id FROM workers WHERE id LIKE 'chaos-pgb-w%' AND stopped_time IS NULL""") or []) < WORKERS:
@@ -301,6 +308,13 @@ class PgBouncerScenario(Scenario):
         tasks = [j.created for j in data.jobs.values() if j.run is not None and f.end < j.created < until]
         return per, (min(tasks) - f.begin if tasks else None)
 
+    @staticmethod
+    def long_jobs(rnd, data):
+        """The long jobs of a round that were running when its fault began."""
+        f = rnd["fault"]
+        return [data.jobs[j] for j in rnd["jobs"] if j in data.jobs and data.jobs[j].start is not None
+                and data.jobs[j].start < f.begin and (data.jobs[j].end is None or data.jobs[j].end > f.begin)]
+
     def checks(self, h, data):
         figures = h.extra.get(self.name)
         if not figures:
@@ -315,7 +329,10 @@ class PgBouncerScenario(Scenario):
         direct = [b for b, s in sockets.items() if s["postgres"] or not s["bouncer"]]
         missing = WORKERS + COORDINATORS - len(sockets)
         stats = figures["stats"]
+        stopped = [j for rnd in figures["rounds"] for j in self.long_jobs(rnd, data) if j.status != "success"]
         return [
+            (f"long jobs running across a fault that did not end success (workers' lease {WORKER_LEASE:g} s) (pgbouncer)",
+             len(stopped)),
             ("processes through PgBouncer that did not work again before the next fault (a worker ran no job, "
              "no coordinator created a task job) (pgbouncer)", stuck),
             (f"probe jobs (and run) created after the last restart that did not end success within {PROBE_BOUND:g} s "
