@@ -330,9 +330,10 @@ class PgBouncerScenario(Scenario):
         missing = WORKERS + COORDINATORS - len(sockets)
         stats = figures["stats"]
         stopped = [j for rnd in figures["rounds"] for j in self.long_jobs(rnd, data) if j.status != "success"]
+        idle = [rnd for rnd in figures["rounds"] if not self.long_jobs(rnd, data)]
         return [
-            (f"long jobs running across a fault that did not end success (workers' lease {WORKER_LEASE:g} s) (pgbouncer)",
-             len(stopped)),
+            (f"long jobs running across a fault that did not end success (workers' lease {WORKER_LEASE:g} s), "
+             "and faults no long job ran across (pgbouncer)", len(stopped) + len(idle)),
             ("processes through PgBouncer that did not work again before the next fault (a worker ran no job, "
              "no coordinator created a task job) (pgbouncer)", stuck),
             (f"probe jobs (and run) created after the last restart that did not end success within {PROBE_BOUND:g} s "
@@ -357,7 +358,9 @@ class PgBouncerScenario(Scenario):
             for j in longs:
                 key = j.status + (f" ({j.reason})" if j.reason else "")
                 ends[key] = ends.get(key, 0) + 1
-            lines.append(f"pgbouncer: {i} {rnd['kind']} at {f.begin - h.t0:.1f} s ({f.victim}): a job started on each worker "
+            across = self.long_jobs(rnd, data)
+            lines.append(f"pgbouncer: {i} {rnd['kind']} at {f.begin - h.t0:.1f} s ({f.victim}): {len(across)} long job(s) running "
+                         f"across it; a job started on each worker "
                          f"after s: {runs}; a task job created after {'never' if task is None else f'{task:.2f}'} s; "
                          f"its long jobs and those queued behind them: {', '.join(f'{v} {k}' for k, v in sorted(ends.items()))}")
         probe = figures["probe"]
