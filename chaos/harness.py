@@ -760,6 +760,16 @@ CREATE TRIGGER chaos_transitions_update AFTER UPDATE OF status ON jobs
             for job in {p.job for p in procs if p.job}:
                 self.seen_alive.setdefault(job, []).append(now)
 
+    @staticmethod
+    def still_alive(p: JobProc) -> bool:
+        """Whether the process is still there, and still the job's (its pid not taken by another)."""
+        try:
+            with open(f"/proc/{p.pid}/environ", "rb") as f:
+                env = f.read()
+        except OSError:
+            return False
+        return (b"BATON_JOB_ID=" + str(p.job).encode() + b"\0") in env + b"\0" if p.job else True
+
     def note_orphan(self, p: JobProc) -> bool:
         with self.lock:
             if p.pid in self.orphans:
@@ -772,6 +782,10 @@ CREATE TRIGGER chaos_transitions_update AFTER UPDATE OF status ON jobs
         left running until its scenario sweeps, so what it does meanwhile shows)."""
         while not self.sup_stop.wait(1.0):
             try:
+                # A process is judged by when it was seen alive, not by when the look ended: on a
+                # loaded machine reading every /proc entry can take seconds, and a process seen
+                # early in the scan may have ended, with its job, before the scan was over.
+                scanned = time.time()
                 seen = self.job_processes()
                 self.saw(seen)
                 procs = [p for p in seen if p.job and p.pid not in self.orphans]
@@ -781,7 +795,7 @@ CREATE TRIGGER chaos_transitions_update AFTER UPDATE OF status ON jobs
                 now = time.time()
                 for p in procs:
                     st = states.get(p.job, {})
-                    if st.get("status") in FINAL and st.get("ended") and float(st["ended"]) < now - 2:
+                    if st.get("status") in FINAL and st.get("ended") and float(st["ended"]) < scanned - 2 and self.still_alive(p):
                         if self.note_orphan(p):
                             self.log(f"orphan: pid {p.pid} of job {p.job} ({st['status']} {now - float(st['ended']):.1f} s ago) "
                                      f"is alive: {p.cmd}")
