@@ -30,6 +30,9 @@ struct DatabaseOptions: ParsableArguments {
     func url() throws -> String {
         if let databaseURL, !databaseURL.isEmpty { return databaseURL }
         if let env = ProcessInfo.processInfo.environment["DATABASE_URL"], !env.isEmpty { return env }
+        if let api = ProcessInfo.processInfo.environment["BATON_API_URL"], !api.isEmpty {
+            throw ValidationError("no database: pass --database-url or set DATABASE_URL. BATON_API_URL is set, but this command has no API operation: it needs the database (the operator's access)")
+        }
         throw ValidationError("no database: pass --database-url or set DATABASE_URL ('baton db up' starts a local PostgreSQL and prints one)")
     }
 

@@ -80,13 +80,25 @@ struct APIClient: Sendable {
         let queryText = components.percentEncodedQuery.map { $0.isEmpty ? "" : "?" + $0.replacingOccurrences(of: "+", with: "%2B") } ?? ""
         var headers = [("Authorization", "Bearer \(token)"), ("Accept", "application/json"), ("User-Agent", "baton-cli/\(batonVersion)")]
         if body != nil { headers.append(("Content-Type", "application/json")) }
-        let response: OutboundHTTP.Response
-        do {
-            response = try await http.send(method, url: baseURL + path + queryText, headers: headers, body: body.map { Data($0.jsonText.utf8) },
-                                           limit: Self.maxResponseBytes, timeout: .seconds(60))
-        } catch let failure as OutboundHTTP.Failure {
-            throw BatonError(.unavailable, "the API at \(baseURL) is unreachable: \(failure.description). Is 'baton api' running there, and is --api-url (or BATON_API_URL) right?")
+        var response: OutboundHTTP.Response?
+        // A request that changes nothing twice (GET, PUT, DELETE) is tried again when the
+        // connection broke off mid-exchange (a busy server closed it); a POST is not.
+        let attempts = method == .POST ? 1 : 3
+        for attempt in 1...attempts {
+            do {
+                response = try await http.send(method, url: baseURL + path + queryText, headers: headers, body: body.map { Data($0.jsonText.utf8) },
+                                               limit: Self.maxResponseBytes, timeout: .seconds(60))
+                break
+            } catch let failure as OutboundHTTP.Failure {
+                throw BatonError(.unavailable, "the API at \(baseURL) is unreachable: \(failure.description). Is 'baton api' running there, and is --api-url (or BATON_API_URL) right?")
+            } catch {
+                guard attempt < attempts else {
+                    throw BatonError(.unavailable, "the exchange with the API at \(baseURL) broke off (\(method.rawValue) \(path): \(error))\(method == .POST ? "; it may have been done: check before trying again" : "")")
+                }
+                try await Task.sleep(for: .milliseconds(200 * attempt))
+            }
         }
+        guard let response else { throw BatonError(.unavailable, "no answer from the API at \(baseURL)") }
         let text = String(decoding: response.body, as: UTF8.self)
         let json = text.isEmpty ? JSONValue.null : try? JSONValue.parse(text)
         guard (200..<300).contains(response.status) else {
