@@ -41,7 +41,7 @@ struct APICommand: AsyncParsableCommand {
                 configuration: .init(address: .hostname(host, port: port), serverName: "baton"),
                 onServerRunning: { channel in
                     let bound = channel.localAddress?.port ?? port
-                    FileHandle.standardOutput.write(Data("listening on http://\(host):\(bound)\n".utf8))
+                    FileHandle.standardOutput.write(Data("listening on http://\(host):\(bound)\nthe console: http://\(host):\(bound)/console (log in with a token: 'baton tokens create --project P --scope read')\n".utf8))
                 },
                 logger: logger)
             try await runUntilSignalled(app, store: store, logger: logger,
