@@ -205,4 +205,13 @@ extension Store {
         }
         return out
     }
+
+    /// The jobs that retried job `id` (their previous job), oldest first.
+    public func retries(of id: Int64) async throws -> [Int64] {
+        var out: [Int64] = []
+        for try await retry in try await client.query("SELECT id FROM jobs WHERE previous_job_id = \(id) ORDER BY id", logger: logger).decode(Int64.self) {
+            out.append(retry)
+        }
+        return out
+    }
 }
