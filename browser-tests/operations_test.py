@@ -40,8 +40,12 @@ def api(method, path, body=None):
 
 
 def shot(name):
+    """Saves the whole page (up to 2,400 px tall), then goes back to the usual window."""
     path = os.path.join(a.shots, f"{name}.png")
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(1280, min(max(height, 1100), 2400))
     driver.save_screenshot(path)
+    driver.set_window_size(1280, 1100)
     print(f"  screenshot {path}")
 
 
@@ -147,7 +151,9 @@ try:
     driver.get(a.base + "/console/jobs?component=ok&config=pausable")
     driver.find_element(By.CSS_SELECTOR, "button.pause").click()
     confirm()
-    wait.until(lambda d: "/console/fleet" in d.current_url)
+    wait.until(lambda d: "Paused: configuration default/ok/pausable" in d.page_source)
+    check(driver.find_element(By.CSS_SELECTOR, "button.resume").text == "Resume configuration ok/pausable", "the jobs page offers the resume")
+    driver.get(a.base + "/console/fleet")
     check("configuration default/ok/pausable" in driver.find_element(By.ID, "pauses").text, "the pause is listed")
     held = [api("POST", "/v1/jobs", {"component": "ok", "config": "pausable"})["id"] for _ in range(3)]
     driver.get(a.base + "/console/jobs?component=ok&config=pausable&status=waiting")

@@ -96,6 +96,7 @@ extension Console {
         if more { pageFields["offset"] = String(offset + Self.pageSize); pager += " <a href=\"/console/jobs\(Self.query(pageFields))\" id=\"older\">older →</a>" }
 
         // Bulk actions over the whole filter, not just this page.
+        let pauses = try await api.store.pauses(projectId: s.token.projectId)
         var bulk = ""
         if s.token.scope == .admin {
             let hidden = fields.filter { FilterSource.filterFields.contains($0.key) && !$0.value.isEmpty }.sorted { $0.key < $1.key }
@@ -115,11 +116,14 @@ extension Console {
             if let component = fields["component"], !component.isEmpty {
                 let config = fields["config"] ?? ""
                 let scope = config.isEmpty ? "component \(component)" : "configuration \(component)/\(config)"
-                bulk += pauseForm(s, component: component, config: config.isEmpty ? nil : config, label: "Pause \(scope)…")
+                if pauses.contains(where: { $0.scope.componentId == component && $0.scope.configId == (config.isEmpty ? nil : config) }) {
+                    bulk += resumeForm(s, component: component, config: config.isEmpty ? nil : config, label: "Resume \(scope)", back: "/console/jobs\(Self.query(fields))")
+                } else {
+                    bulk += pauseForm(s, component: component, config: config.isEmpty ? nil : config, label: "Pause \(scope)…", back: "/console/jobs\(Self.query(fields))")
+                }
             }
             if !bulk.isEmpty { bulk = "<p class=\"bulk\">\(bulk)<span class=\"muted\">acts on every job the filter matches, not only this page</span></p>" }
         }
-        let pauses = try await api.store.pauses(projectId: s.token.projectId)
         let pausedNote = pauses.isEmpty ? "" : "<p class=\"notice\">Paused: " + pauses.map { "\(h($0.scope.description)) (\($0.waitingJobs) waiting)" }.joined(separator: ", ")
             + " · <a href=\"/console/fleet\">queue &amp; fleet</a></p>"
         let body = (notice.map { "<p class=\"notice\" id=\"notice\">\(h($0))</p>" } ?? "") + pausedNote
@@ -156,11 +160,20 @@ extension Console {
 
     // MARK: - pauses
 
-    func pauseForm(_ s: Screen, component: String?, config: String?, label: String) -> String {
+    func pauseForm(_ s: Screen, component: String?, config: String?, label: String, back: String? = nil) -> String {
         "<form method=\"post\" action=\"/console/pauses\" class=\"inline\" data-confirm=\"\(h(label.replacingOccurrences(of: "…", with: "")))? Its queued jobs will wait until resumed.\">\(csrfField(s.session))"
             + (component.map { "<input type=\"hidden\" name=\"component\" value=\"\(h($0))\">" } ?? "")
             + (config.map { "<input type=\"hidden\" name=\"config\" value=\"\(h($0))\">" } ?? "")
+            + (back.map { "<input type=\"hidden\" name=\"back\" value=\"\(h($0))\">" } ?? "")
             + "<button type=\"submit\" class=\"pause\">\(h(label))</button></form> "
+    }
+
+    func resumeForm(_ s: Screen, component: String?, config: String?, label: String, back: String? = nil) -> String {
+        "<form method=\"post\" action=\"/console/pauses/resume\" class=\"inline\">\(csrfField(s.session))"
+            + (component.map { "<input type=\"hidden\" name=\"component\" value=\"\(h($0))\">" } ?? "")
+            + (config.map { "<input type=\"hidden\" name=\"config\" value=\"\(h($0))\">" } ?? "")
+            + (back.map { "<input type=\"hidden\" name=\"back\" value=\"\(h($0))\">" } ?? "")
+            + "<button type=\"submit\" class=\"resume\">\(h(label))</button></form> "
     }
 
     func pause(_ s: Screen) async throws -> Response {
@@ -168,7 +181,7 @@ extension Console {
         let config = s.form["config"].flatMap { $0.isEmpty ? nil : $0 }
         let scope = try PauseScope(projectId: s.token.projectId, componentId: component, configId: config)
         _ = try await api.store.pause(scope, by: "console, token \(s.token.id)")
-        return redirect(s.form["back"].flatMap { $0.hasPrefix("/console/") ? $0 : nil } ?? "/console/fleet")
+        return redirect(Self.back(s.form["back"]))
     }
 
     func resume(_ s: Screen) async throws -> Response {
@@ -177,7 +190,13 @@ extension Console {
         let scope = try PauseScope(projectId: s.token.projectId, componentId: component, configId: config)
         let (existed, _) = try await api.store.resume(scope)
         guard existed else { throw BatonError(.notFound, "\(scope) is not paused") }
-        return redirect("/console/fleet")
+        return redirect(Self.back(s.form["back"]))
+    }
+
+    /// Where a pause or resume form returns: a console page it names, else the fleet page.
+    static func back(_ path: String?) -> String {
+        guard let path, path.hasPrefix("/console/"), !path.contains("//"), !path.contains("\\") else { return "/console/fleet" }
+        return path
     }
 
     // MARK: - queue and fleet
@@ -236,10 +255,7 @@ extension Console {
         } else {
             body += "<table id=\"pauses\"><thead><tr><th>Scope</th><th>Since</th><th>By</th><th class=\"num\">Waiting</th><th></th></tr></thead><tbody>"
             for pause in pauses {
-                let resume = admin ? "<form method=\"post\" action=\"/console/pauses/resume\" class=\"inline\">\(csrfField(s.session))"
-                    + (pause.scope.componentId.map { "<input type=\"hidden\" name=\"component\" value=\"\(h($0))\">" } ?? "")
-                    + (pause.scope.configId.map { "<input type=\"hidden\" name=\"config\" value=\"\(h($0))\">" } ?? "")
-                    + "<button type=\"submit\" class=\"resume\">Resume</button></form>" : ""
+                let resume = admin ? resumeForm(s, component: pause.scope.componentId, config: pause.scope.configId, label: "Resume") : ""
                 body += "<tr><td>\(h(pause.scope.description))</td><td>\(timeTag(pause.pausedTime))</td><td>\(h(pause.pausedBy))</td><td class=\"num\">\(pause.waitingJobs)</td><td>\(resume)</td></tr>"
             }
             body += "</tbody></table>"
