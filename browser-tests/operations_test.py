@@ -194,6 +194,18 @@ try:
     check("of 10" in driver.find_element(By.ID, "limit-use").text, "the project's limit in use")
     shot("13-fleet")
 
+    print("a schedule: disable, enable, run now")
+    driver.get(a.base + "/console/orchestrations/daily")
+    driver.find_element(By.ID, "schedule-new-year-disable").click()
+    wait.until(lambda d: d.find_elements(By.ID, "schedule-new-year-enable"))
+    check("disabled" in driver.find_element(By.XPATH, "//td[text()='new-year']/..").text, "the disabled schedule has no next run")
+    driver.find_element(By.ID, "schedule-new-year-enable").click()
+    wait.until(lambda d: d.find_elements(By.ID, "schedule-new-year-disable"))
+    driver.find_element(By.ID, "schedule-new-year-run").click()
+    confirm()
+    wait.until(lambda d: "/console/jobs/" in d.current_url)
+    check("keboola.orchestrator / daily" in driver.find_element(By.CSS_SELECTOR, "p.summary").text, "run now started a run of daily")
+
     print("dark mode follows the system")
     driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
     driver.get(a.base + "/console/jobs")

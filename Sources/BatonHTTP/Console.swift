@@ -56,6 +56,9 @@ public struct Console: Sendable {
         screen(.get, "/console/jobs/{id}/events", as: .get, "/v1/jobs/{id}/events") { try await $0.eventsJSON($1) },
         screen(.get, "/console/jobs/{id}/log.txt", as: .get, "/v1/jobs/{id}/events") { try await $0.logText($1) },
         screen(.get, "/console/fleet", as: .get, "/v1/queue") { try await $0.fleet($1) },
+        screen(.post, "/console/schedules/{id}/enable", as: .post, "/v1/schedules/{id}/enable") { try await $0.switchSchedule($1, enabled: true) },
+        screen(.post, "/console/schedules/{id}/disable", as: .post, "/v1/schedules/{id}/disable") { try await $0.switchSchedule($1, enabled: false) },
+        screen(.post, "/console/schedules/{id}/run", as: .post, "/v1/schedules/{id}/run") { try await $0.runSchedule($1) },
         screen(.post, "/console/pauses", as: .put, "/v1/pauses") { try await $0.pause($1) },
         screen(.post, "/console/pauses/resume", as: .delete, "/v1/pauses") { try await $0.resume($1) },
         screen(.post, "/console/jobs/{id}/kill", as: .post, "/v1/jobs/{id}/kill") { try await $0.kill($1) },
@@ -319,9 +322,18 @@ public struct Console: Sendable {
                 // UTC as written; the script at the end of the page adds the viewer's local time.
                 "<time class=\"local\" datetime=\"\(Job.formatTime(date))\">\(h(utcMinute(date)))</time>"
             } ?? "<span class=\"muted\">disabled</span>"
-            return "<tr><td>\(h(row.id))</td><td><code>\(h(row.cron))</code> UTC</td><td>\(h(row.onOverlap))</td><td>\(next)</td></tr>"
+            var controls = ""
+            if s.token.scope == .admin {
+                func button(_ action: String, _ label: String, confirm: String? = nil) -> String {
+                    "<form method=\"post\" action=\"/console/schedules/\(u(row.id))/\(action)\" class=\"inline\"\(confirm.map { " data-confirm=\"\(h($0))\"" } ?? "")>\(csrfField(s.session))"
+                        + "<button type=\"submit\" id=\"schedule-\(h(row.id))-\(action)\">\(label)</button></form> "
+                }
+                controls = (row.enabled ? button("disable", "Disable") : button("enable", "Enable"))
+                    + button("run", "Run now", confirm: "Run orchestration \(row.orchestrationId) now?")
+            }
+            return "<tr><td>\(h(row.id))</td><td><code>\(h(row.cron))</code> UTC</td><td>\(h(row.onOverlap))</td><td>\(next)</td><td>\(controls)</td></tr>"
         }.joined()
-        let scheduleTable = schedules.isEmpty ? "" : "<h2>Schedules</h2><table><tr><th>Schedule</th><th>Cron</th><th>On overlap</th><th>Next run</th></tr>\(schedules)</table>"
+        let scheduleTable = schedules.isEmpty ? "" : "<h2>Schedules</h2><table><tr><th>Schedule</th><th>Cron</th><th>On overlap</th><th>Next run</th><th></th></tr>\(schedules)</table>"
         let body = "<p><a class=\"button\" href=\"/console/orchestrations/\(u(id))/run\">Run…</a></p>\(scheduleTable)<h2>Phases</h2>\(phases)"
             + "<h2>Last runs</h2>" + (rows.isEmpty ? "<p>Not run yet.</p>" : "<table><tr><th>Job</th><th>Status</th><th>Created</th><th>Duration</th><th></th></tr>\(rows)</table>")
         return page("Orchestration \(id)", body, session: s.session)

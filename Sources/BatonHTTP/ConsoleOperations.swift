@@ -39,11 +39,12 @@ extension Console {
     }
 
     func jobsPage(_ s: Screen) async throws -> Response {
-        var fields = Self.queryFields(s.request)
-        let offset = max(0, Int(fields["offset"] ?? "") ?? 0)
-        fields["offset"] = nil
-        let notice = fields.removeValue(forKey: "killed").flatMap(Int.init).map { "Killed \($0) job\($0 == 1 ? "" : "s")." }
-            ?? fields.removeValue(forKey: "retried").flatMap(Int.init).map { "Started \($0) retr\($0 == 1 ? "y" : "ies")." }
+        let query = Self.queryFields(s.request)
+        let offset = min(max(0, Int(query["offset"] ?? "") ?? 0), Int(Int32.max))
+        let notice = query["killed"].flatMap(Int.init).map { "Killed \($0) job\($0 == 1 ? "" : "s")." }
+            ?? query["retried"].flatMap(Int.init).map { "Started \($0) retr\($0 == 1 ? "y" : "ies")." }
+        // Only the filter's fields travel on in links and forms.
+        let fields = query.filter { FilterSource.filterFields.contains($0.key) && !$0.value.isEmpty }
         var (filter, _) = try jobFilter(s, fields: fields)
         let counts = try await api.store.jobCounts(filter)
         filter.limit = Self.pageSize + 1
@@ -143,18 +144,10 @@ extension Console {
     func retryMatching(_ s: Screen) async throws -> Response {
         var (filter, source) = try jobFilter(s, fields: s.form)
         guard source.narrows else { throw BatonError(.invalidInput, "filter the jobs first") }
-        if filter.statuses.isEmpty { filter.statuses = [.error] }
-        filter.rootsOnly = true
-        filter.notRetried = true
-        filter.ascending = true
-        filter.limit = 100
-        var count = 0
-        for job in try await api.store.jobs(filter) where job.status.isFinal {
-            _ = try await Orchestrations.retry(store: api.store, jobId: job.id, only: [], tokenId: s.token.id)
-            count += 1
-        }
+        filter.statuses = filter.statuses.filter(\.isFinal)
+        let (retried, _) = try await api.retryFailed(filter, limit: 100, tokenId: s.token.id, initializedBy: "manual")
         var back = s.form.filter { FilterSource.filterFields.contains($0.key) }
-        back["retried"] = String(count)
+        back["retried"] = String(retried.count)
         return redirect("/console/jobs\(Self.query(back))")
     }
 
@@ -197,6 +190,26 @@ extension Console {
     static func back(_ path: String?) -> String {
         guard let path, path.hasPrefix("/console/"), !path.contains("//"), !path.contains("\\") else { return "/console/fleet" }
         return path
+    }
+
+    // MARK: - schedules
+
+    func switchSchedule(_ s: Screen, enabled: Bool) async throws -> Response {
+        let id = try s.id()
+        guard let row = try await api.store.schedules(projectId: s.token.projectId).first(where: { $0.id == id }) else {
+            throw BatonError(.notFound, "no schedule '\(id)'", field: "id")
+        }
+        try await api.store.setScheduleEnabled(projectId: s.token.projectId, id: id, enabled: enabled)
+        return redirect("/console/orchestrations/\(u(row.orchestrationId))")
+    }
+
+    func runSchedule(_ s: Screen) async throws -> Response {
+        let id = try s.id()
+        guard let row = try await api.store.schedules(projectId: s.token.projectId).first(where: { $0.id == id }) else {
+            throw BatonError(.notFound, "no schedule '\(id)'", field: "id")
+        }
+        let job = try await Orchestrations.run(store: api.store, projectId: s.token.projectId, id: row.orchestrationId, only: [], exclude: [], tokenId: s.token.id)
+        return redirect("/console/jobs/\(job.id)")
     }
 
     // MARK: - queue and fleet

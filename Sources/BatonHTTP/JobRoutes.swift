@@ -63,7 +63,19 @@ extension API {
     /// call; each retry is a job of its own, like `POST /v1/jobs/{id}/retry` with its default selection.
     func retryMatching(_ call: Call) async throws -> Response {
         let source = try FilterSource(body: call.bodyObject())
-        var filter = try jobFilter(call.token, source)
+        let filter = try jobFilter(call.token, source)
+        let (retried, remaining) = try await retryFailed(filter, limit: try source.integer("limit", default: 100, range: 1...100),
+                                                        tokenId: call.token.id, initializedBy: "api")
+        return json(.ok, ["retried": .number(Double(retried.count)), "remaining": .number(Double(remaining)),
+                          "jobs": .array(retried.map { ["previousJobId": .string(String($0.from)), "id": .string(String($0.to))] })])
+    }
+
+    /// Retries the failed roots (plain jobs and runs, not task jobs) matching `filter` that no
+    /// job retried yet, oldest first, at most `limit`; each retry is its own job, with the
+    /// default selection. Statuses default to error and must be final. Returns the retries and
+    /// how many matching jobs are left.
+    func retryFailed(_ filter: JobFilter, limit: Int, tokenId: Int64, initializedBy: String) async throws -> (retried: [(from: Int64, to: Int64)], remaining: Int) {
+        var filter = filter
         let final: [JobStatus] = [.error, .warning, .terminated, .cancelled]
         if filter.statuses.isEmpty { filter.statuses = [.error] }
         if let wrong = filter.statuses.first(where: { !final.contains($0) }) {
@@ -72,15 +84,15 @@ extension API {
         filter.rootsOnly = true
         filter.notRetried = true
         filter.ascending = true
-        filter.limit = try source.integer("limit", default: 100, range: 1...100)
-        var retried: [JSONValue] = []
+        filter.limit = limit
+        filter.offset = 0
+        var retried: [(from: Int64, to: Int64)] = []
         for job in try await store.jobs(filter) {
-            let new = try await Orchestrations.retry(store: store, jobId: job.id, only: [], tokenId: call.token.id, initializedBy: "api")
-            retried.append(["previousJobId": .string(String(job.id)), "id": .string(String(new.id))])
+            let new = try await Orchestrations.retry(store: store, jobId: job.id, only: [], tokenId: tokenId, initializedBy: initializedBy)
+            retried.append((job.id, new.id))
         }
-        filter.limit = 1
         let remaining = try await store.jobCounts(filter).filter { filter.statuses.contains($0.key) }.values.reduce(0, +)
-        return json(.ok, ["retried": .number(Double(retried.count)), "remaining": .number(Double(remaining)), "jobs": .array(retried)])
+        return (retried, remaining)
     }
 
     /// The job filter of a search, its counts and the bulk actions, from query parameters or a
