@@ -169,9 +169,20 @@ try:
     wait.until(lambda d: "Nothing is paused" in d.page_source)
     wait_api(lambda: all(job_status(j) == "success" for j in held), "the resumed jobs to run")
 
-    print("bulk-kill 50 waiting jobs by filter")
+    print("bulk-kill 50 waiting jobs by filter; meanwhile the fleet page")
     api("PUT", "/v1/pauses", {"component": "ok", "config": "bulk"})
     bulk = [api("POST", "/v1/jobs", {"component": "ok", "config": "bulk"})["id"] for _ in range(50)]
+    print("  the fleet page lists the running workers, the active coordinator and why the 50 wait")
+    driver.get(a.base + "/console/fleet")
+    workers = driver.find_elements(By.CSS_SELECTOR, "#workers tbody tr.alive")
+    check(len(workers) >= 1 and "/ 4" in workers[0].text, f"a live worker with 4 slots: {[w.text for w in workers]}")
+    coordinators = driver.find_element(By.ID, "coordinators").text
+    check("active" in coordinators and "coordinator-" in coordinators, f"the active coordinator: {coordinators!r}")
+    check("of 10" in driver.find_element(By.ID, "limit-use").text, "the project's limit in use")
+    waiting = driver.find_element(By.ID, "waiting").text
+    check("paused" in waiting and "ok / bulk 50" in waiting, f"50 jobs of ok/bulk wait, paused: {waiting!r}")
+    check("50" in driver.find_element(By.ID, "queue").text, "the queue counts them by component")
+    shot("13-fleet")
     driver.get(a.base + "/console/jobs?config=bulk&status=waiting")
     check(tab_count("waiting") == 50, "50 jobs wait")
     kill = driver.find_element(By.ID, "kill-matching")
@@ -184,15 +195,6 @@ try:
     check(tab_count("cancelled") == 50 and tab_count("waiting") == 0, "all 50 cancelled")
     check(all(job_status(j) == "cancelled" for j in bulk[:3] + bulk[-3:]), "the API agrees")
     api("DELETE", "/v1/pauses?component=ok&config=bulk")
-
-    print("the fleet page lists the running workers and the active coordinator")
-    driver.get(a.base + "/console/fleet")
-    workers = driver.find_elements(By.CSS_SELECTOR, "#workers tbody tr.alive")
-    check(len(workers) >= 1 and "/ 4" in workers[0].text, f"a live worker with 4 slots: {[w.text for w in workers]}")
-    coordinators = driver.find_element(By.ID, "coordinators").text
-    check("active" in coordinators and "coordinator-" in coordinators, f"the active coordinator: {coordinators!r}")
-    check("of 10" in driver.find_element(By.ID, "limit-use").text, "the project's limit in use")
-    shot("13-fleet")
 
     print("a schedule: disable, enable, run now")
     driver.get(a.base + "/console/orchestrations/daily")
