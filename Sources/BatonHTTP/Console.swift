@@ -362,6 +362,25 @@ public struct Console: Sendable {
         let reason = job.waitingReason.map { " <span class=\"reason\" id=\"waiting-reason\">\(h($0.rawValue))</span>" } ?? ""
         var body = "<p class=\"summary\"><span id=\"job-status\">\(badge(job.status))</span>\(reason) "
             + "<a href=\"/console/jobs?component=\(q(job.componentId))&amp;config=\(q(job.configId))\">\(h(job.componentId)) / \(h(job.configId))</a></p>"
+        if job.status == .waiting, let reason = job.waitingReason {
+            let why: String
+            switch reason {
+            case .configurationLock:
+                why = try await api.store.configurationHolder(of: job).map { "it waits for job <a href=\"/console/jobs/\($0)\" id=\"holder\">\($0)</a> of the same configuration: jobs of one configuration run one at a time" }
+                    ?? "it waits for an earlier job of the same configuration"
+            case .projectLimit:
+                let (limit, inUse) = try await api.store.projectLimit(projectId: job.projectId)
+                why = "the project runs \(inUse) of its \(limit) parallel jobs; it starts when one ends (<a href=\"/console/fleet\">queue &amp; fleet</a>)"
+            case .paused:
+                let pauses = try await api.store.pauses(projectId: job.projectId).filter {
+                    ($0.scope.componentId == nil || $0.scope.componentId == job.componentId) && ($0.scope.configId == nil || $0.scope.configId == job.configId)
+                }
+                why = (pauses.isEmpty ? "it is paused" : "paused: " + pauses.map { h($0.scope.description) }.joined(separator: ", ")) + " (<a href=\"/console/fleet\">resume</a>)"
+            case .phase:
+                why = "an earlier phase of its run has not finished"
+            }
+            body += "<p class=\"notice\" id=\"why-waiting\">Waiting: \(why).</p>"
+        }
         var actions = ""
         if !job.status.isFinal, s.token.scope == .admin, job.desiredStatus == .processing {
             actions += "<form method=\"post\" action=\"/console/jobs/\(job.id)/kill\" class=\"inline\" data-confirm=\"Kill job \(job.id)\(job.isOrchestration ? " and its running tasks" : "")?\">"

@@ -214,4 +214,17 @@ extension Store {
         }
         return out
     }
+
+    /// The unfinished job of the same configuration that a job waiting on its configuration
+    /// waits for: the running one, else the oldest earlier one.
+    public func configurationHolder(of job: Job) async throws -> Int64? {
+        let rows = try await client.query("""
+            SELECT id FROM jobs
+            WHERE project_id = \(job.projectId) AND component_id = \(job.componentId) AND config_id = \(job.configId) AND id <> \(job.id)
+              AND status IN ('created', 'waiting', 'processing', 'terminating')
+            ORDER BY status IN ('processing', 'terminating') DESC, id LIMIT 1
+            """, logger: logger)
+        for try await id in rows.decode(Int64.self) { return id }
+        return nil
+    }
 }

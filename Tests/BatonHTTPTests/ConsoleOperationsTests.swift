@@ -48,6 +48,9 @@ extension SecurityTests {
         #expect(page.headers["content-security-policy"]?.contains("connect-src 'self'") == true)
         #expect(page.text.contains("id=\"older\""), "59 jobs are more than a page")
 
+        let waiting = try await api.call("GET", "/console/jobs/\(jobs[1].id)", headers: ["Cookie": cookie])
+        #expect(waiting.text.contains("id=\"holder\">\(jobs[0].id)</a> of the same configuration"), "a waiting job says which job it waits for")
+
         // Every console form refuses a post without the session's CSRF token.
         for route in Console.routes where route.method == .post && route.path != "/console/login" && route.path != "/console/logout" {
             let path = route.path.replacingOccurrences(of: "{id}", with: String(jobs[0].id))
