@@ -22,13 +22,15 @@ public final class BatonProcess: @unchecked Sendable {
         throw BatonError(.environment, "the baton executable was not found next to the test runner (\(runner)): run 'swift build' before 'swift test', or set BATON_BIN")
     }
 
-    /// Starts `baton ARGS...` with `DATABASE_URL` set; its output goes to a log file.
-    public init(_ arguments: [String], databaseURL: String, environment: [String: String] = [:]) throws {
+    /// Starts `baton ARGS...` with `DATABASE_URL` set (nil: unset, as on a machine that has only
+    /// the API's address and a token); its output goes to a log file.
+    public init(_ arguments: [String], databaseURL: String?, environment: [String: String] = [:]) throws {
         process = Process()
         process.executableURL = URL(fileURLWithPath: try Self.executable())
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["DATABASE_URL"] = databaseURL
+        for key in ["BATON_API_URL", "BATON_TOKEN"] { env.removeValue(forKey: key) }
         for (key, value) in environment { env[key] = value }
         process.environment = env
         logPath = FileManager.default.temporaryDirectory.appendingPathComponent("baton-\(arguments.first ?? "cmd")-\(UUID().uuidString).log").path
@@ -62,8 +64,9 @@ public final class BatonProcess: @unchecked Sendable {
     }
 
     /// Runs a short `baton` command to its end and returns (exit status, output).
-    public static func run(_ arguments: [String], databaseURL: String, timeout: Double = 60) throws -> (status: Int32, output: String) {
-        let command = try BatonProcess(arguments, databaseURL: databaseURL)
+    public static func run(_ arguments: [String], databaseURL: String?, environment: [String: String] = [:],
+                           timeout: Double = 60) throws -> (status: Int32, output: String) {
+        let command = try BatonProcess(arguments, databaseURL: databaseURL, environment: environment)
         let deadline = Date().addingTimeInterval(timeout)
         while command.process.isRunning && Date() < deadline { usleep(10_000) }
         if command.process.isRunning { command.stop() }
