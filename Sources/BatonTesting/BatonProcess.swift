@@ -22,13 +22,19 @@ public final class BatonProcess: @unchecked Sendable {
         throw BatonError(.environment, "the baton executable was not found next to the test runner (\(runner)): run 'swift build' before 'swift test', or set BATON_BIN")
     }
 
-    /// Starts `baton ARGS...` with `DATABASE_URL` set; its output goes to a log file.
+    /// Starts `baton ARGS...` with `DATABASE_URL` set; its output goes to a log file. When the
+    /// tests go through a pooler, a worker or coordinator hears of jobs from its database's relay
+    /// (`BATON_WAKEUPS`) unless told otherwise: it cannot LISTEN through PgBouncer.
     public init(_ arguments: [String], databaseURL: String, environment: [String: String] = [:]) throws {
         process = Process()
         process.executableURL = URL(fileURLWithPath: try Self.executable())
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["DATABASE_URL"] = databaseURL
+        if ["worker", "coordinator"].contains(arguments.first), !arguments.contains(where: { $0 == "--wakeups" || $0.hasPrefix("--wakeups=") }),
+           let relay = TestPostgres.wakeups(for: databaseURL) {
+            env["BATON_WAKEUPS"] = relay
+        }
         for (key, value) in environment { env[key] = value }
         process.environment = env
         logPath = FileManager.default.temporaryDirectory.appendingPathComponent("baton-\(arguments.first ?? "cmd")-\(UUID().uuidString).log").path
@@ -44,6 +50,20 @@ public final class BatonProcess: @unchecked Sendable {
     /// Starts `count` workers.
     public static func workers(_ count: Int, databaseURL: String, arguments: [String] = []) throws -> [BatonProcess] {
         try (0..<count).map { i in try BatonProcess(["worker", "--worker-id", "test-worker-\(i)", "--poll-seconds", "1"] + arguments, databaseURL: databaseURL) }
+    }
+
+    /// Starts `baton relay` for `databaseURL`, which must reach the server directly (the relay
+    /// LISTENs), on a free port or on `port`; returns it once it listens, with its port.
+    public static func relay(databaseURL: String, port: Int = 0) async throws -> (BatonProcess, Int) {
+        let relay = try BatonProcess(["relay", "--port", "\(port)"], databaseURL: databaseURL)
+        var found = 0
+        try await waitUntil(timeout: 30, "the relay to listen") {
+            guard let line = relay.output.split(separator: "\n").first(where: { $0.hasPrefix("relay listening on ") }),
+                  let value = line.split(separator: ":").last.flatMap({ Int($0) }) else { return false }
+            found = value
+            return true
+        }
+        return (relay, found)
     }
 
     public var output: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }

@@ -3,6 +3,7 @@ import BatonEngine
 import BatonStore
 import Foundation
 import Logging
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,12 +11,19 @@ import Glibc
 /// The PostgreSQL tests talk to: `DATABASE_URL`'s server when set, else a throwaway server
 /// started once per test process from the installed binaries (the same code as `baton db up`).
 /// Each caller of `makeDatabase` gets a fresh, migrated database.
+///
+/// With `BATON_TEST_POOLER=pgbouncer` the tests reach that server through a PgBouncer in
+/// transaction mode (`TestPooler`), as a fleet behind a pooler does: `makeDatabase` returns URLs
+/// through it, and each database gets a `baton relay` on a direct connection, whose address
+/// every worker and coordinator started with `BatonProcess` gets in `BATON_WAKEUPS`.
 public actor TestPostgres {
     public static let shared = TestPostgres()
 
     typealias Server = (host: String, port: Int, user: String, password: String?)
+    /// The server, and the pooler in front of it when one was asked for.
+    typealias Setup = (server: Server, pooler: TestPooler?)
     /// One start shared by every caller: the actor is re-entrant across the awaits of a start.
-    private var starting: Task<Server, any Error>?
+    private var starting: Task<Setup, any Error>?
     private var counter = 0
     public nonisolated let logger: Logger = {
         var logger = Logger(label: "baton.test")
@@ -25,14 +33,19 @@ public actor TestPostgres {
 
     /// Creates a database named after `name`, applies the migrations unless told not to, and returns its URL.
     public func makeDatabase(_ name: String, migrate: Bool = true) async throws -> String {
-        let server = try await start()
+        let (server, pooler) = try await start()
         counter += 1
         let database = "t_\(name.lowercased().filter { $0.isLetter || $0.isNumber })_\(getpid())_\(counter)"
-        let admin = url(server, database: "postgres")
-        try await Store.withStore(url: admin, logger: logger) { store in
+        try await Store.withStore(url: Self.url(server, database: "postgres"), logger: logger) { store in
             try await store.createDatabase(database)
         }
-        let url = url(server, database: database)
+        var url = Self.url(server, database: database)
+        if let pooler {
+            // The relay LISTENs: a session of its own, straight to the server.
+            let (relay, port) = try await BatonProcess.relay(databaseURL: url)
+            Self.state.withLock { $0.relays[database] = (relay, "127.0.0.1:\(port)") }
+            url = pooler.url(database: database)
+        }
         guard migrate else { return url }
         try await Store.withStore(url: url, logger: logger) { store in
             try await Migrator(directory: try Migrator.defaultDirectory()).migrate(store)
@@ -40,15 +53,49 @@ public actor TestPostgres {
         return url
     }
 
-    private func url(_ server: Server, database: String) -> String {
+    /// The PgBouncer the tests go through, or nil when they talk to PostgreSQL directly.
+    public func pooler() async throws -> TestPooler? {
+        try await start().pooler
+    }
+
+    /// The database of `url` on the server itself, bypassing the pooler: for what needs a
+    /// session of its own (LISTEN) or must see the server's side. `url` itself when unpooled.
+    public func directURL(_ url: String) async throws -> String {
+        let (server, pooler) = try await start()
+        guard pooler != nil, let database = Self.database(of: url) else { return url }
+        return Self.url(server, database: database)
+    }
+
+    /// `BATON_WAKEUPS` for a worker or coordinator of `databaseURL`'s database: the address of
+    /// its relay when the tests go through the pooler, else nil.
+    nonisolated static func wakeups(for databaseURL: String) -> String? {
+        guard let database = database(of: databaseURL) else { return nil }
+        return state.withLock { $0.relays[database]?.address }
+    }
+
+    static func database(of url: String) -> String? {
+        guard let path = URLComponents(string: url)?.path, path.count > 1 else { return nil }
+        return String(path.dropFirst())
+    }
+
+    static func url(_ server: Server, database: String) -> String {
         let credentials = server.password.map { "\(server.user):\($0)" } ?? server.user
         return "postgres://\(credentials)@\(server.host):\(server.port)/\(database)"
     }
 
-    private func start() async throws -> Server {
+    private func start() async throws -> Setup {
         if let starting { return try await starting.value }
         let logger = self.logger
-        let task = Task { try await Self.startServer(logger: logger) }
+        let task = Task { () async throws -> Setup in
+            let server = try await Self.startServer(logger: logger)
+            guard TestPooler.requested != nil else { return (server, nil) }
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("baton-test-pgbouncer-\(getpid())").path
+            Self.registerCleanup()
+            let (pooler, process) = try await TestPooler.start(host: server.host, port: server.port, user: server.user,
+                                                               password: server.password, directory: directory)
+            Self.state.withLock { $0.pooler = (process, directory) }
+            return (server, pooler)
+        }
         starting = task
         return try await task.value
     }
@@ -66,7 +113,8 @@ public actor TestPostgres {
                                             settings: ["fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"]))
             do {
                 _ = try await local.up(logger: logger)
-                TestPostgres.registerCleanup(directory: directory)
+                Self.state.withLock { $0.serverDirectory = directory }
+                Self.registerCleanup()
                 return ("127.0.0.1", port, "postgres", String?.none)
             } catch {
                 lastError = error
@@ -92,15 +140,40 @@ public actor TestPostgres {
         return bound ? Int(UInt16(bigEndian: address.sin_port)) : Int.random(in: 20_000...60_000)
     }
 
-    nonisolated(unsafe) private static var cleanupDirectory: String?
+    /// What the test process started and stops at its exit.
+    private struct Started {
+        var relays: [String: (process: BatonProcess, address: String)] = [:]
+        var pooler: (process: Process, directory: String)?
+        var serverDirectory: String?
+        var cleanupRegistered = false
+    }
+    private static let state = Mutex(Started())
 
-    /// Stops the throwaway server when the test process exits.
-    private static func registerCleanup(directory: String) {
-        cleanupDirectory = directory
+    /// Stops, when the test process exits, the relays, then PgBouncer, then the throwaway server.
+    private static func registerCleanup() {
+        let first = state.withLock { state in
+            defer { state.cleanupRegistered = true }
+            return !state.cleanupRegistered
+        }
+        guard first else { return }
         atexit {
-            guard let directory = TestPostgres.cleanupDirectory else { return }
-            try? LocalPostgres(.init(directory: directory)).down(mode: "immediate")
-            try? FileManager.default.removeItem(atPath: directory)
+            let started = TestPostgres.state.withLock { $0 }
+            for (relay, _) in started.relays.values where relay.process.isRunning {
+                kill(relay.process.processIdentifier, SIGKILL)
+            }
+            if let pooler = started.pooler {
+                // SIGTERM: PgBouncer closes every connection and exits at once.
+                let process = pooler.process
+                if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+                let deadline = Date().addingTimeInterval(5)
+                while process.isRunning && Date() < deadline { usleep(20_000) }
+                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+                try? FileManager.default.removeItem(atPath: pooler.directory)
+            }
+            if let directory = started.serverDirectory {
+                try? LocalPostgres(.init(directory: directory)).down(mode: "immediate")
+                try? FileManager.default.removeItem(atPath: directory)
+            }
         }
     }
 }
