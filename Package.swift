@@ -17,21 +17,28 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
-        // Crypto (HMAC-SHA256 of webhook notifications) comes with postgres-nio already; named here to use it.
+        // Crypto (HMAC-SHA256 of webhook notifications, AES-GCM of secrets) comes with postgres-nio already; named here to use it.
         .package(url: "https://github.com/apple/swift-crypto", exact: "4.5.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
-        // NIO comes with postgres-nio and hummingbird already; named here for the wake-up relay's TCP server and client.
+        // NIO and NIOSSL come with postgres-nio and hummingbird already; named here for the wake-up
+        // relay's TCP server and client, TLS to PostgreSQL (sslmode, sslrootcert), and the outbound
+        // HTTP client of the http executor and webhooks (BatonEngine/OutboundHTTP.swift).
         .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", exact: "2.37.6"),
     ],
     targets: [
         .target(name: "BatonModel"),
         .executableTarget(name: "baton-shim", cSettings: [.define("_GNU_SOURCE")]),
+        // prctl for the CLI's long-running commands (not dumpable: jobs cannot read their environment).
+        .target(name: "CBatonSystem"),
         .target(
             name: "BatonStore",
             dependencies: [
                 "BatonModel",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         .target(
@@ -45,6 +52,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         .target(
@@ -64,7 +73,7 @@ let package = Package(
         .executableTarget(
             name: "baton",
             dependencies: [
-                "BatonModel", "BatonStore", "BatonEngine", "BatonHTTP",
+                "BatonModel", "BatonStore", "BatonEngine", "BatonHTTP", "CBatonSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

@@ -456,7 +456,8 @@ CREATE TRIGGER chaos_transitions_update AFTER UPDATE OF status ON jobs
                    url: str | None = None, scenario: str | None = None, log_name: str | None = None) -> Proc:
         if self.abort.is_set():
             raise Aborted()
-        argv = ["worker", "--concurrency", str(concurrency), "--lease-seconds", f"{LEASE:g}"]
+        # Jobs get none of the worker's environment unless passed on: CHAOS_RUN marks their processes.
+        argv = ["worker", "--concurrency", str(concurrency), "--lease-seconds", f"{LEASE:g}", "--pass-env", "CHAOS_RUN"]
         if components:
             argv += ["--components", ",".join(components)]
         proc = Proc("worker", base, argv, self.fleet_env(url), LOG_DIR / f"{log_name or base}.log", scenario=scenario)
@@ -466,7 +467,7 @@ CREATE TRIGGER chaos_transitions_update AFTER UPDATE OF status ON jobs
         return proc
 
     def add_coordinator(self, n: int) -> Proc:
-        proc = Proc("coordinator", f"chaos-c{n}", ["coordinator", "--standby-seconds", "0.5"], self.fleet_env(),
+        proc = Proc("coordinator", f"chaos-c{n}", ["coordinator", "--standby-seconds", "0.5", "--leader-lease-seconds", "3"], self.fleet_env(),
                     LOG_DIR / f"coordinator-{n}.log")
         with self.lock:
             self.procs.append(proc)
@@ -886,7 +887,7 @@ CREATE TRIGGER chaos_transitions_update AFTER UPDATE OF status ON jobs
                                 [c for c, s in self.owned.items() if c not in self.lane_components],
                                 log_name=f"worker-{n}")
         self.log(f"started {len(self.procs)} processes: {' '.join(p.name for p in self.procs)} "
-                 f"(workers --lease-seconds {LEASE:g}, coordinators --standby-seconds 0.5)")
+                 f"(workers --lease-seconds {LEASE:g}, coordinators --standby-seconds 0.5 --leader-lease-seconds 3)")
         self.sleep(1)
         for proc in self.procs:
             if not proc.alive():

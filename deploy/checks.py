@@ -3,13 +3,23 @@
     python deploy/checks.py k8s-listing    every deploy/k8s/*.yaml is a listed resource, every listed file exists
     python deploy/checks.py grafana        the dashboard parses and uses only the metric names of the contract
     python deploy/checks.py grace          the workers' grace periods cover --drain-seconds and the kill grace
+    python deploy/checks.py probes         each workload's command, started as the manifests and the compose file
+                                           give it against a local PostgreSQL, answers its probes (BATON_BIN, DATABASE_URL)
 
 Each prints one line (what it checked) on success, or the problems on stderr and exits 1.
 Run from the repository's root with deploy/.venv's python (PyYAML).
 """
 import json
+import os
 import re
+import signal
+import socket
+import subprocess
 import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import yaml
@@ -117,8 +127,176 @@ def grace():
     print(f"compose {period}s > {drain:g}+{KILL_GRACE_SECONDS}, Kubernetes {k8s_period}s > {k8s_drain:g}+{KILL_GRACE_SECONDS}")
 
 
+def non_loopback_address():
+    """An IPv4 address of this machine other than loopback: where a kubelet (or Prometheus) reaches a pod."""
+    candidates = []
+    try:
+        out = subprocess.run(["ip", "-4", "-o", "addr", "show", "scope", "global"], capture_output=True, text=True, check=True).stdout
+        candidates = re.findall(r"inet (\d+\.\d+\.\d+\.\d+)/", out)
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    if not candidates:
+        try:
+            candidates = [a[4][0] for a in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)]
+        except OSError:
+            pass
+    candidates = [a for a in candidates if not a.startswith("127.")]
+    if not candidates:
+        raise ValueError("this machine has no non-loopback IPv4 address to probe on")
+    return candidates[0]
+
+
+def expand(text, env):
+    """$(VAR) as the kubelet expands it in command and args."""
+    return re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", lambda m: env.get(m.group(1), m.group(0)), str(text))
+
+
+def http_status(url, timeout=2):
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except (OSError, urllib.error.URLError):
+        return None
+
+
+def port_free(port):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("0.0.0.0", port))
+            return True
+        except OSError:
+            return False
+
+
+class Workload:
+    """One container's command, started as its manifest gives it, with the local database."""
+
+    def __init__(self, name, argv, env, ports):
+        self.name, self.argv, self.env, self.ports = name, argv, env, ports
+        self.proc = None
+        self.log = tempfile.NamedTemporaryFile(prefix=f"deploy-probe-{name.replace('/', '-')}-", suffix=".log", delete=False)
+
+    def __enter__(self):
+        env = dict(os.environ)
+        env.update(self.env)
+        self.proc = subprocess.Popen(self.argv, env=env, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        return False
+
+    def tail(self):
+        return "".join(Path(self.log.name).read_text(errors="replace").splitlines(keepends=True)[-8:])
+
+
+def wait_for(what, probe, proc, seconds=30):
+    deadline = time.monotonic() + seconds
+    last = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last is True:
+            return None
+        if proc.poll() is not None:
+            return f"{what}: the process exited ({proc.returncode}) before it answered"
+        time.sleep(0.3)
+    return f"{what}: {last}"
+
+
+def probes():
+    """Starts each workload's container command and arguments as deploy/k8s and docker-compose.yml
+    give them (the image's entrypoint is baton), against the local PostgreSQL in DATABASE_URL, and
+    probes what each declares: a Kubernetes httpGet probe on a non-loopback address of this
+    machine, as the kubelet reaches a pod's IP; a compose health check as written (it runs
+    inside the container). One workload at a time: they share the ports the files give them."""
+    baton = os.environ.get("BATON_BIN") or ""
+    url = os.environ.get("DATABASE_URL") or ""
+    if not (baton and os.access(baton, os.X_OK) and url):
+        fail(["probes: needs BATON_BIN (the baton binary) and DATABASE_URL (a local PostgreSQL); deploy/validate sets both"])
+    address = non_loopback_address()
+    # The image holds sql/ in /opt/baton/sql (BATON_SQL_DIR); here it is the checkout's.
+    database_env = {"DATABASE_URL": url, "WAREHOUSE_URL": url, "BATON_SQL_DIR": os.environ.get("BATON_SQL_DIR") or str(Path("sql").resolve())}
+    problems, checked = [], []
+
+    migrate = yaml.safe_load((K8S / "migrate-job.yaml").read_text())["spec"]["template"]["spec"]["containers"][0]
+    result = subprocess.run([baton, *migrate.get("command", [])[1:], *migrate.get("args", [])], env={**os.environ, **database_env},
+                            capture_output=True, text=True, timeout=120)
+    if result.returncode != 0:
+        fail([f"migrate-job.yaml: {' '.join(migrate.get('args', []))} failed: {result.stdout[-400:]}{result.stderr[-400:]}"])
+
+    for name in yaml.safe_load((K8S / "kustomization.yaml").read_text())["resources"]:
+        manifest = yaml.safe_load((K8S / name).read_text())
+        if manifest.get("kind") != "Deployment":
+            continue
+        for container in manifest["spec"]["template"]["spec"]["containers"]:
+            env = {"POD_NAME": f"{manifest['metadata']['name']}-probe-0"}
+            for item in container.get("env", []):
+                if "value" in item:
+                    env[item["name"]] = expand(item["value"], env)
+                elif item["name"] in database_env:
+                    env[item["name"]] = database_env[item["name"]]
+            env.update(database_env)
+            argv = [baton] + [expand(a, env) for a in container.get("command", [])[1:] + container.get("args", [])]
+            ports = {p["name"]: p["containerPort"] for p in container.get("ports", []) if "name" in p}
+            declared = [(kind, container[kind]["httpGet"]) for kind in ("livenessProbe", "readinessProbe") if "httpGet" in container.get(kind, {})]
+            label = f"{name} {container['name']}"
+            busy = [p for p in {ports.get(g["port"], g["port"]) for _, g in declared} if not port_free(int(p))]
+            if busy:
+                problems.append(f"{label}: port {busy} is taken on this machine; free it to run this check")
+                continue
+            with Workload(label, argv, env, ports) as w:
+                for kind, get in declared:
+                    port = ports.get(get["port"], get["port"])
+                    target = f"http://{address}:{port}{get['path']}"
+                    problem = wait_for(f"{label} {kind} GET {target}", lambda: http_status(target) == 200 or f"no 200 (last: {http_status(target)})", w.proc)
+                    if problem:
+                        problems.append(problem + "\n" + w.tail())
+                    else:
+                        checked.append(f"{label} {kind}")
+
+    compose = yaml.safe_load(Path("docker-compose.yml").read_text())
+    for service_name, service in compose["services"].items():
+        check = (service.get("healthcheck") or {}).get("test")
+        if not check or service.get("image", "").split(":")[0] != "baton":
+            continue
+        env = {k: str(v) for k, v in (service.get("environment") or {}).items()}
+        env.update({k: v for k, v in database_env.items() if k in env or k == "DATABASE_URL"})
+        argv = [baton] + [str(a) for a in service["command"]]
+        label = f"docker-compose.yml {service_name}"
+        test = [str(t) for t in (check[1:] if check[0] in ("CMD", "CMD-SHELL") else check)]
+        if check[0] == "CMD-SHELL":
+            test = ["sh", "-c", " ".join(test)]
+        ports = [int(m) for m in re.findall(r":(\d+)/", " ".join(test))]
+        busy = [p for p in ports if not port_free(p)]
+        if busy:
+            problems.append(f"{label}: port {busy} is taken on this machine; free it to run this check")
+            continue
+        with Workload(label, argv, env, {}) as w:
+            def healthy():
+                r = subprocess.run(test, capture_output=True, text=True)
+                return r.returncode == 0 or f"{' '.join(test)} exited {r.returncode}"
+            problem = wait_for(f"{label} healthcheck", healthy, w.proc)
+            if problem:
+                problems.append(problem + "\n" + w.tail())
+            else:
+                checked.append(f"{label} healthcheck")
+    if problems:
+        fail(problems)
+    print(f"{len(checked)} probes answered, Kubernetes ones on {address}: " + ", ".join(checked))
+
+
 if __name__ == "__main__":
-    checks = {"k8s-listing": k8s_listing, "grafana": grafana, "grace": grace}
+    checks = {"k8s-listing": k8s_listing, "grafana": grafana, "grace": grace, "probes": probes}
     if len(sys.argv) != 2 or sys.argv[1] not in checks:
         fail([f"usage: {sys.argv[0]} {'|'.join(checks)}"])
     try:

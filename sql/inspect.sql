@@ -55,6 +55,25 @@ WHERE end_time > now() - interval '1 hour'
 GROUP BY component_id, status
 ORDER BY component_id, status;
 
+-- Tokens: which are live, expired or revoked, when each was last used, and its open console
+-- sessions (baton tokens list shows the same; baton tokens revoke ID ends one).
+SELECT t.id, t.project_id, t.scope, t.orchestration_id, t.description,
+       CASE WHEN t.revoked_time IS NOT NULL THEN 'revoked'
+            WHEN t.expires_time <= now() THEN 'expired' ELSE 'live' END AS state,
+       t.expires_time, t.last_used_time,
+       (SELECT count(*) FROM console_sessions s WHERE s.token_id = t.id AND s.expires_time > now()) AS console_sessions
+FROM tokens t
+WHERE t.scope <> 'orchestration'
+ORDER BY t.project_id, t.id;
+
+-- Stored secrets that are not sealed (written before BATON_SECRET_KEYS was set up): baton
+-- secrets reseal seals them.
+SELECT 'component' AS kind, project_id, id, NULL AS component_id FROM components
+WHERE jsonb_path_exists(executor, 'strict $.** ? (@.type() == "object").keyvalue() ? (@.key starts with "#" && @.value.type() == "string" && !(@.value starts with "BATON::ENC::"))')
+UNION ALL
+SELECT 'configuration', project_id, id, component_id FROM configurations
+WHERE jsonb_path_exists(parameters, 'strict $.** ? (@.type() == "object").keyvalue() ? (@.key starts with "#" && @.value.type() == "string" && !(@.value starts with "BATON::ENC::"))');
+
 -- What retention removes: finished jobs (and runs, with their task jobs) older than the
 -- coordinator's --retention-days, here 30 days; set the interval to yours.
 SELECT project_id, component_id, count(*) AS jobs, min(created_time) AS oldest,

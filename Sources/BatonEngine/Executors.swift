@@ -1,9 +1,6 @@
 import BatonModel
 import BatonStore
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Logging
 
 /// What an executor reports when a job's work ends.
@@ -40,11 +37,44 @@ public protocol EventSink: Sendable {
     func emit(_ stream: EventStream, _ message: String)
 }
 
-/// Runs one job's work according to the executor frozen into the job.
+/// Runs one job's work according to the executor frozen into the job, under the worker's
+/// `ExecutionPolicy`: secrets are opened here (and only here), for the job, and every value they
+/// held is masked in the job's output and result.
 public enum Executors {
-    static func run(_ job: Job, events: any EventSink, control: JobControl, logger: Logger) async -> ExecutionResult {
+    static func run(_ job: Job, events: any EventSink, control: JobControl, policy: ExecutionPolicy, logger: Logger) async -> ExecutionResult {
+        var job = job
+        var secretValues: [String] = []
+        let executorJSON: JSONValue
+        do {
+            let held = Secrets.secretValues(job.parameters) + Secrets.secretValues(job.executor)
+            if !held.contains(where: Secrets.isSealed) {
+                // None sealed (none at all, or stored before encryption was set up): still masked.
+                executorJSON = job.executor
+                secretValues = held
+            } else {
+                guard let keyring = policy.secrets else {
+                    return .error("the job holds secrets (# keys), and this worker has no key to open them: start it with \(SecretKeyring.variable) set")
+                }
+                let parameters = try keyring.openSecrets(in: job.parameters, projectId: job.projectId)
+                let executor = try keyring.openSecrets(in: job.executor, projectId: job.projectId)
+                job.parameters = parameters.json
+                executorJSON = executor.json
+                secretValues = parameters.values + executor.values
+            }
+        } catch let error as BatonError {
+            return .error("cannot open the job's secrets: \(error.message)")
+        } catch {
+            return .error("cannot open the job's secrets")
+        }
+        let masked = MaskingSink(events, values: secretValues)
+        var outcome = await execute(job, executor: executorJSON, events: masked, control: control, policy: policy, logger: logger)
+        if !secretValues.isEmpty { outcome.result = Secrets.maskValues(in: outcome.result, secretValues) }
+        return outcome
+    }
+
+    static func execute(_ job: Job, executor: JSONValue, events: any EventSink, control: JobControl, policy: ExecutionPolicy, logger: Logger) async -> ExecutionResult {
         let spec: ExecutorSpec
-        switch ExecutorSpec.parse(job.executor) {
+        switch ExecutorSpec.parse(executor) {
         case .success(let value): spec = value
         case .failure(let issues): return .error("invalid executor: \(issues.items.map(\.description).joined(separator: "; "))")
         }
@@ -64,46 +94,75 @@ public enum Executors {
         case .fail:
             return .error(job.parameters["message"]?.stringValue ?? "failed on purpose")
         case .process(let command, let environment, let directory):
-            return await ProcessExecutor.run(job: job, command: command, environment: environment, directory: directory, events: events, control: control)
+            return await ProcessExecutor.run(job: job, command: command, environment: policy.processEnvironment(component: environment),
+                                             user: policy.jobUser(for: job.projectId), directory: directory, events: events, control: control)
         case .http(let url, let headers, let limit):
-            return await runHTTP(job: job, url: url, headers: headers, limit: limit)
-        case .sql(let url, let env):
-            return await runSQL(job: job, url: url, env: env, logger: logger)
+            return await runHTTP(job: job, url: url, headers: headers, limit: limit, policy: policy.outbound)
+        case .sql(let target):
+            return await runSQL(job: job, target: target, policy: policy, logger: logger)
         }
     }
 
-    static func runHTTP(job: Job, url: String, headers: [String: String], limit: Int) async -> ExecutionResult {
-        guard let target = URL(string: url) else { return .error("invalid URL \(url)") }
-        var request = URLRequest(url: target)
-        request.httpMethod = "POST"
-        request.httpBody = Data(job.parameters.jsonText.utf8)
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.setValue(String(job.id), forHTTPHeaderField: "X-Baton-Job-Id")
-        request.setValue(job.runId, forHTTPHeaderField: "X-Baton-Run-Id")
-        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-        request.timeoutInterval = 3600
+    static func runHTTP(job: Job, url: String, headers: [String: String], limit: Int, policy: OutboundPolicy) async -> ExecutionResult {
+        var sent: [(String, String)] = [("Content-Type", "application/json"), ("User-Agent", "baton"),
+                                        ("X-Baton-Job-Id", String(job.id)), ("X-Baton-Run-Id", job.runId)]
+        for (name, value) in headers.sorted(by: { $0.key < $1.key }) { sent.append((Secrets.plainName(name), value)) }
         do {
-            let (data, response) = try await URLSession.shared.data(for: request)
-            let code = (response as? HTTPURLResponse)?.statusCode ?? 0
-            let body = String(decoding: data.prefix(limit), as: UTF8.self)
-            let extra: [String: JSONValue] = ["statusCode": .number(Double(code)), "body": .string(body), "truncated": .bool(data.count > limit)]
-            return (200..<300).contains(code) ? .success("HTTP \(code)", extra) : .error("HTTP \(code) from \(url)", extra)
+            let response = try await OutboundHTTP(policy: policy).send(.POST, url: url, headers: sent, body: Data(job.parameters.jsonText.utf8),
+                                                                         limit: limit, timeout: .seconds(job.timeoutSeconds ?? 3600))
+            let code = response.status
+            let body = String(decoding: response.body, as: UTF8.self)
+            let extra: [String: JSONValue] = ["statusCode": .number(Double(code)), "body": .string(body), "truncated": .bool(response.truncated)]
+            return (200..<300).contains(code) ? .success("HTTP \(code)", extra) : .error("HTTP \(code) from \(response.url)", extra)
+        } catch let failure as OutboundHTTP.Failure {
+            return .error("HTTP request to \(url) failed: \(failure.description)")
         } catch {
-            return .error("HTTP request to \(url) failed: \(error.localizedDescription)")
+            return .error("HTTP request to \(url) failed: \(error)")
         }
     }
 
-    static func runSQL(job: Job, url: String?, env: String?, logger: Logger) async -> ExecutionResult {
-        let target = url ?? env.flatMap { ProcessInfo.processInfo.environment[$0] }
-        guard let target, !target.isEmpty else {
-            return .error("the worker has no environment variable \(env ?? "?") holding the target database URL")
+    static func runSQL(job: Job, target: ExecutorSpec.SQLTargetRef, policy: ExecutionPolicy, logger: Logger) async -> ExecutionResult {
+        let url: String
+        switch policy.sqlURL(target) {
+        case .success(let found): url = found
+        case .failure(let error): return .error(error.message)
+        }
+        if case .url = target {
+            // A component's own URL goes where the outbound policy lets it, like an http job.
+            do {
+                if let host = try DatabaseURL.host(url) {
+                    let addresses = try await OutboundHTTP.resolve(host, port: 5432)
+                    if let refusal = policy.outbound.refusal(host: host, addresses: addresses) { return .error(refusal) }
+                } else {
+                    return .error("a component's database URL may not name a Unix socket")
+                }
+            } catch let error as BatonError {
+                return .error(error.message)
+            } catch {
+                return .error("\(error)")
+            }
         }
         guard let sql = job.parameters["sql"]?.stringValue else { return .error("parameters.sql is missing") }
         do {
-            let count = try await SQLTarget.run(url: target, sql: sql, logger: logger)
+            let count = try await SQLTarget.run(url: url, sql: sql, logger: logger)
             return .success("ran \(count) statement\(count == 1 ? "" : "s")", ["statements": .number(Double(count))])
         } catch {
             return .error("\(error)")
         }
+    }
+}
+
+/// Passes a job's output on with its known secret values masked.
+struct MaskingSink: EventSink {
+    let inner: any EventSink
+    let values: [String]
+
+    init(_ inner: any EventSink, values: [String]) {
+        self.inner = inner
+        self.values = Secrets.maskable(values)
+    }
+
+    func emit(_ stream: EventStream, _ message: String) {
+        inner.emit(stream, values.isEmpty ? message : Secrets.maskValues(in: message, values))
     }
 }

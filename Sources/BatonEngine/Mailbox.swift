@@ -152,7 +152,9 @@ extension Mailbox {
             let started = ContinuousClock.now
             do {
                 // The first call comes once LISTEN is in place: it covers anything sent while not listening.
-                try await store.listenForJobs(rankOf: workerId, onRank: { mailbox.setRank(position: $0, count: $1) }) { mailbox.notified($0) }
+                try await store.listenForJobs(rankOf: workerId, onRank: { mailbox.setRank(position: $0, count: $1) }, onDeaf: {
+                    logger.warning("LISTEN hears nothing (behind a pooler in transaction mode?): only polling now. Run 'baton relay' on a direct connection and start this process with --wakeups HOST:PORT, or give it a direct or session-mode DATABASE_URL")
+                }) { mailbox.notified($0) }
             } catch {
                 if Task.isCancelled { return }
                 logger.warning("LISTEN connection lost; reconnecting", metadata: ["error": "\(String(reflecting: error).prefix(200))"])

@@ -19,8 +19,11 @@ enum ProcessExecutor {
     /// Time a process gets between SIGTERM and SIGKILL when its job is stopped.
     static let killGraceSeconds = 10.0
 
-    static func run(job: Job, command: [String], environment: [String: String], directory: String?,
-                    events: any EventSink, control: JobControl) async -> ExecutionResult {
+    /// `environment` is the whole environment of the job (the worker's own is not added); the
+    /// `BATON_*` variables and `HOME` (the job's private folder) are set here. With `user`, the
+    /// job runs as that Unix user (the shim switches to it before it starts the program).
+    static func run(job: Job, command: [String], environment: [String: String], user: ExecutionPolicy.JobUser? = nil,
+                    directory: String?, events: any EventSink, control: JobControl) async -> ExecutionResult {
         guard let program = command.first, let path = resolve(program, extraPath: environment["PATH"]) else {
             return .error("command not found: \(command.first ?? "(empty)")", ["exitCode": .null])
         }
@@ -44,8 +47,21 @@ enum ProcessExecutor {
             return .error("cannot write the job's parameters to \(parametersFile)")
         }
 
-        var env = ProcessInfo.processInfo.environment
-        for (key, value) in environment { env[key] = value }
+        // HOME is a folder of the job's own; the status file stays in a folder only the worker's
+        // user may write, so a job run as another user cannot replace it (with a link, say).
+        let home = folder + "/home"
+        do {
+            try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        } catch {
+            return .error("cannot make the job's home folder \(home): \(error)")
+        }
+        if let user {
+            guard chmod(folder, 0o711) == 0, chown(home, user.uid, user.gid) == 0, chown(parametersFile, user.uid, user.gid) == 0 else {
+                return .error("cannot give the job's files to user \(user.name): \(String(cString: strerror(errno)))")
+            }
+        }
+        var env = environment
+        env["HOME"] = home
         env["BATON_PARAMETERS_FILE"] = parametersFile
         // Linux refuses an environment string over 128 KiB: large parameters only on stdin and in the file.
         env["BATON_PARAMETERS"] = parameters.utf8.count <= OutputLimits.environmentParameterBytes ? parameters : nil
@@ -56,7 +72,8 @@ enum ProcessExecutor {
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: shim)
-        process.arguments = [statusFile, parametersFile, directory ?? "-", String(control.fenceDeadline), "--", path] + command.dropFirst()
+        process.arguments = (user.map { ["--user", "\($0.uid):\($0.gid)"] } ?? [])
+            + [statusFile, parametersFile, directory ?? "-", String(control.fenceDeadline), "--", path] + command.dropFirst()
         process.environment = env
         let commands = Pipe(), stdout = Pipe(), stderr = Pipe()
         process.standardInput = commands

@@ -85,7 +85,9 @@ public final class Relay: Service, Sendable {
         while !Task.isCancelled {
             let started = ContinuousClock.now
             do {
-                try await store.listenForJobs { payload in self.hub.notified(payload) }
+                try await store.listenForJobs(onDeaf: {
+                    self.logger.error("the relay's LISTEN hears nothing (a pooler in transaction mode?): give the relay a direct or session-mode DATABASE_URL; until then workers and coordinators only poll")
+                }) { payload in self.hub.notified(payload) }
             } catch {
                 if Task.isCancelled { return }
                 logger.warning("LISTEN connection lost; reconnecting", metadata: ["error": "\(String(reflecting: error).prefix(200))"])

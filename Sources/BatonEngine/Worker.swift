@@ -42,6 +42,9 @@ public final class Worker: Service, Sendable {
         public var workerId: String = Worker.defaultWorkerId()
         /// How it hears of new jobs: LISTEN (default), a wake-up relay, or only polling.
         public var wakeups: Wakeups = .listen
+        /// What jobs get (environment, user, sql targets, outbound policy, secret keys). Default:
+        /// nothing of the worker's (ExecutionPolicy).
+        public var execution = ExecutionPolicy()
 
         public init() {}
 
@@ -295,7 +298,7 @@ public final class Worker: Service, Sendable {
         let jobLogger = logger
         let started = ContinuousClock.now
         let outcome = await control.run(timeoutSeconds: job.timeoutSeconds, events: events) {
-            await Executors.run(job, events: events, control: control, logger: jobLogger)
+            await Executors.run(job, events: events, control: control, policy: self.configuration.execution, logger: jobLogger)
         }
         let dropped = events.close()
         // Its output first, so a job is never final before its lines are stored; but a database

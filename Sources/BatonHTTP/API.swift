@@ -17,15 +17,47 @@ public struct API: Sendable {
     public static let maxBodyBytes = 1_048_576
     public static let maxPageSize = 500
 
+    public struct Configuration: Sendable {
+        /// The URL people reach the console at (`--public-url`), e.g. `https://baton.example.com`:
+        /// the only origin console forms are taken from, and https makes its cookies Secure.
+        /// Default nil: the origin each request was sent to.
+        public var publicURL: String? = nil
+        /// How long a console session lasts, in seconds. Default 12 hours.
+        public var sessionLifetime: Double = 12 * 3600
+        /// The bearer token `/metrics` asks for (`BATON_METRICS_TOKEN`). Default nil: the API's
+        /// `/metrics` answers 401 (serve metrics on their own port with `--metrics-port`).
+        public var metricsToken: String? = nil
+
+        public init() {}
+
+        public func validated() throws -> Configuration {
+            if let publicURL {
+                guard let components = URLComponents(string: publicURL), ["http", "https"].contains(components.scheme?.lowercased() ?? ""),
+                      components.host?.isEmpty == false else {
+                    throw BatonError(.invalidInput, "public URL must be http(s)://HOST[:PORT], got '\(publicURL)'", field: "public-url")
+                }
+            }
+            guard sessionLifetime >= 60, sessionLifetime <= 30 * 86_400 else {
+                throw BatonError(.invalidInput, "a console session lasts from 1 minute to 30 days", field: "session-hours")
+            }
+            if let metricsToken, metricsToken.count < 16 {
+                throw BatonError(.invalidInput, "BATON_METRICS_TOKEN must be at least 16 characters", field: "BATON_METRICS_TOKEN")
+            }
+            return self
+        }
+    }
+
     let store: Store
     let logger: Logger
     let openAPI: String?
+    public let configuration: Configuration
     let queueGauges = QueueDepthGauges()
 
-    public init(store: Store, logger: Logger, openAPI: String?) {
+    public init(store: Store, logger: Logger, openAPI: String?, configuration: Configuration = .init()) {
         self.store = store
         self.logger = logger
         self.openAPI = openAPI
+        self.configuration = configuration
     }
 
     public func router() -> Router<BasicRequestContext> {
@@ -50,7 +82,7 @@ public struct API: Sendable {
             }
             switch route.handler {
             case .open(let handler):
-                response = try await handler(self)
+                response = try await handler(self, request)
             case .authenticated(let handler):
                 let token = try await authenticate(request)
                 try authorize(token, for: route, parameters: context.parameters)
@@ -60,7 +92,7 @@ public struct API: Sendable {
         } catch {
             response = errorResponse(visible(error, path: request.uri.path))
         }
-        if route.scope != .open {
+        if route.scope == .read || route.scope == .admin {
             Counter(label: MetricNames.apiRequests, dimensions: [("code", String(response.status.code))]).increment()
         }
         return response

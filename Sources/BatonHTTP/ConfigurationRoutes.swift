@@ -23,13 +23,21 @@ extension API {
     }
 
     func putConfiguration(_ call: Call) async throws -> Response {
+        guard try call.path("component") != ExecutorSpec.orchestratorComponentId else {
+            throw BatonError(.invalidInput, "'\(try call.path("id"))' would be an orchestration: PUT /v1/orchestrations/\(try call.path("id"))", field: "component")
+        }
         var document = try call.bodyObject()
         document["kind"] = "configuration"
         document["component"] = .string(try call.path("component"))
         document["id"] = .string(try call.path("id"))
         document["project"] = .string(call.token.projectId)
         _ = try await Apply.apply([.object(document)], store: store)
-        return json(.ok, .object(document.filter { $0.key != "kind" }))
+        // The stored form: secrets sealed, never echoed back.
+        let component = try call.path("component"), id = try call.path("id")
+        guard let stored = try await store.configurations(projectId: call.token.projectId, componentId: component).first(where: { $0.id == id }) else {
+            throw BatonError(.internal, "the configuration was not stored")
+        }
+        return json(.ok, configurationJSON(id: id, componentId: component, name: stored.name, parameters: stored.parameters))
     }
 
     func deleteConfiguration(_ call: Call) async throws -> Response {
@@ -44,6 +52,6 @@ extension API {
     }
 
     func configurationJSON(id: String, componentId: String, name: String, parameters: JSONValue) -> JSONValue {
-        ["id": .string(id), "componentId": .string(componentId), "name": .string(name), "parameters": parameters]
+        ["id": .string(id), "componentId": .string(componentId), "name": .string(name), "parameters": Secrets.masked(parameters)]
     }
 }

@@ -6,12 +6,22 @@ import Hummingbird
 import NIOCore
 
 /// The web console under `/console`: server-rendered HTML, no JavaScript build step. A person
-/// logs in with a token (kept in an HttpOnly, SameSite=Strict cookie) and sees only that
-/// token's project, with the same scope rules as the API: each screen names the API route it
-/// acts as, and is authorized as that route. The HTML pieces are in ConsoleHTML.swift.
+/// logs in with a token and sees only that token's project, with the same scope rules as the API:
+/// each screen names the API route it acts as, and is authorized as that route. The HTML pieces
+/// are in ConsoleHTML.swift.
+///
+/// Sessions live on the server (`console_sessions`): the cookie holds a random session id (only its
+/// hash is stored), never the API secret; it is HttpOnly, SameSite=Strict, and Secure when the
+/// console is served over HTTPS (`--public-url https://...`, or `X-Forwarded-Proto: https`). Every
+/// form carries a CSRF token, and every POST must come from the console's own origin (`Origin`,
+/// else `Referer`): a page of another origin, even of the same site, can neither act nor log a
+/// person in. Pages carry a Content-Security-Policy (scripts and styles by nonce only,
+/// `frame-ancestors 'none'`). A session ends at logout, after `--session-hours`, and when its
+/// token is revoked or expires.
 public struct Console: Sendable {
     let api: API
-    static let cookie = "baton_token"
+    static let sessionCookie = "baton_session"
+    static let loginCookie = "baton_login"
 
     public init(api: API) { self.api = api }
 
@@ -32,9 +42,9 @@ public struct Console: Sendable {
     /// Every route of the console.
     public static let routes: [Route] = [
         Route(method: .get, path: "/console", handler: .open { try await $0.home($1) }),
-        Route(method: .get, path: "/console/login", handler: .open { _, _ in page("Log in", loginForm(nil)) }),
+        Route(method: .get, path: "/console/login", handler: .open { $0.loginPage($1) }),
         Route(method: .post, path: "/console/login", handler: .open { try await $0.logIn($1) }),
-        Route(method: .post, path: "/console/logout", handler: .open { _, _ in Console.logOut() }),
+        Route(method: .post, path: "/console/logout", handler: .open { try await $0.logOut($1) }),
         screen(.get, "/console/orchestrations", as: .get, "/v1/orchestrations") { try await $0.orchestrations($1) },
         screen(.get, "/console/orchestrations/{id}", as: .get, "/v1/orchestrations/{id}") { try await $0.orchestration($1) },
         screen(.get, "/console/orchestrations/{id}/run", as: .get, "/v1/orchestrations/{id}/plan") { try await $0.runDialog($1) },
@@ -53,23 +63,36 @@ public struct Console: Sendable {
     public func add(to router: Router<BasicRequestContext>) {
         for route in Console.routes {
             router.on(RouterPath(route.path), method: route.method) { request, context in
+                let response: Response
                 switch route.handler {
-                case .open(let handler): try await handler(self, request)
-                case .screen(let actsAs, let handler): await self.show(actsAs, handler, request, context)
+                case .open(let handler):
+                    do { response = try await handler(self, request) } catch {
+                        response = self.failure(error, request, session: nil)
+                    }
+                case .screen(let actsAs, let handler): response = await self.show(actsAs, handler, request, context)
                 }
+                return Console.hardened(response)
             }
         }
     }
 
     // MARK: - plumbing
 
+    /// A logged-in person: the session id (from the cookie), its token and its CSRF token.
+    struct Session: Sendable {
+        let id: String
+        let token: Token
+        let csrf: String
+    }
+
     /// One request to a screen by a logged-in person.
     struct Screen {
         let request: Request
         let parameters: Parameters
-        let token: Token
+        let session: Session
         let form: [String: String]
         let checked: [String]
+        var token: Token { session.token }
         func id() throws -> String {
             guard let id = parameters.get("id") else { throw BatonError(.invalidInput, "missing id", field: "id") }
             return id
@@ -82,35 +105,96 @@ public struct Console: Sendable {
 
     private func show(_ actsAs: API.Route, _ handler: @Sendable (Console, Screen) async throws -> Response,
                       _ request: Request, _ context: BasicRequestContext) async -> Response {
-        guard let token = try? await self.token(request) else { return redirect("/console/login") }
+        guard let session = try? await self.session(request) else { return redirect("/console/login") }
         do {
-            try api.authorize(token, for: actsAs, parameters: context.parameters)
+            try api.authorize(session.token, for: actsAs, parameters: context.parameters)
             var form: [String: String] = [:]
             var checked: [String] = []
             if request.method == .post {
                 for (key, value) in try await self.pairs(request) {
                     if key == "task" { checked.append(value) } else { form[key] = value }
                 }
+                try checkForm(request, csrf: form["csrf"], expected: session.csrf)
             }
-            return try await handler(self, Screen(request: request, parameters: context.parameters, token: token, form: form, checked: checked))
-        } catch let error as BatonError {
-            return page("Not possible", "<p class=\"error\">\(h(error.message))</p>" + error.details.map { "<p>\(h($0))</p>" }.joined()
-                        + "<p><a href=\"/console/orchestrations\">Orchestrations</a></p>", status: error.code.httpStatus, token: token)
+            return try await handler(self, Screen(request: request, parameters: context.parameters, session: session, form: form, checked: checked))
         } catch {
-            api.logger.error("console request failed", metadata: ["path": "\(request.uri.path)", "error": "\(String(reflecting: error).prefix(500))"])
-            return page("Error", "<p class=\"error\">Something went wrong; the server log has the details.</p>", status: .internalServerError, token: token)
+            return failure(error, request, session: session)
         }
     }
 
-    func token(_ request: Request) async throws -> Token? {
-        guard let header = request.headers[.cookie] else { return nil }
-        for part in header.split(separator: ";") {
-            let pair = part.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
-            if pair.count == 2, pair[0] == Console.cookie, !pair[1].isEmpty, pair[1].count <= 200 {
-                return try await api.store.token(secret: String(pair[1]))
+    func failure(_ error: any Error, _ request: Request, session: Session?) -> Response {
+        if let error = error as? BatonError {
+            return page("Not possible", "<p class=\"error\">\(h(error.message))</p>" + error.details.map { "<p>\(h($0))</p>" }.joined()
+                        + "<p><a href=\"/console/orchestrations\">Orchestrations</a></p>", status: error.code.httpStatus, session: session)
+        }
+        api.logger.error("console request failed", metadata: ["path": "\(request.uri.path)", "error": "\(String(reflecting: error).prefix(500))"])
+        return page("Error", "<p class=\"error\">Something went wrong; the server log has the details.</p>", status: .internalServerError, session: session)
+    }
+
+    /// A form may act only when it comes from the console's own origin and carries the CSRF
+    /// token of the session (or, for the login form, of the login cookie).
+    func checkForm(_ request: Request, csrf: String?, expected: String?) throws {
+        guard let origin = Self.requestOrigin(request), allowedOrigins(request).contains(origin) else {
+            throw BatonError(.forbidden, "this form came from another site (its Origin is not this console's): nothing was done")
+        }
+        guard let csrf, let expected, !expected.isEmpty, Self.equal(csrf, expected) else {
+            throw BatonError(.forbidden, "this form is out of date or was not made by this console (its CSRF token does not match): reload the page and try again")
+        }
+    }
+
+    /// Where the browser says a request comes from: `Origin`, else the origin of `Referer`.
+    static func requestOrigin(_ request: Request) -> String? {
+        if let origin = request.headers[.origin], origin != "null" { return normalizedOrigin(origin) }
+        if let referer = request.headers[.referer] { return normalizedOrigin(referer) }
+        return nil
+    }
+
+    /// `scheme://host[:port]`, lowercased, without a default port.
+    static func normalizedOrigin(_ text: String) -> String? {
+        guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
+              scheme == "http" || scheme == "https", let host = components.host?.lowercased(), !host.isEmpty else { return nil }
+        let port = components.port.flatMap { ($0 == 80 && scheme == "http") || ($0 == 443 && scheme == "https") ? nil : $0 }
+        return "\(scheme)://\(host)" + (port.map { ":\($0)" } ?? "")
+    }
+
+    /// The console's own origin: `--public-url`'s, or the one the request was sent to.
+    func allowedOrigins(_ request: Request) -> Set<String> {
+        if let publicURL = api.configuration.publicURL, let origin = Self.normalizedOrigin(publicURL) { return [origin] }
+        guard let host = request.head.authority else { return [] }
+        return Set(["http", "https"].compactMap { Self.normalizedOrigin("\($0)://\(host)") })
+    }
+
+    /// Whether cookies get `Secure`: the console is served over HTTPS.
+    func secure(_ request: Request) -> Bool {
+        if let publicURL = api.configuration.publicURL { return publicURL.lowercased().hasPrefix("https://") }
+        return request.headers[.init("X-Forwarded-Proto")!]?.lowercased() == "https"
+    }
+
+    func cookie(_ name: String, _ value: String, path: String, maxAge: Int, _ request: Request) -> String {
+        "\(name)=\(value); Path=\(path); HttpOnly; SameSite=Strict; Max-Age=\(maxAge)" + (secure(request) ? "; Secure" : "")
+    }
+
+    static func cookieValue(_ request: Request, _ name: String) -> String? {
+        for header in request.headers[values: .cookie] {
+            for part in header.split(separator: ";") {
+                let pair = part.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
+                if pair.count == 2, pair[0] == name, !pair[1].isEmpty, pair[1].count <= 100 { return String(pair[1]) }
             }
         }
         return nil
+    }
+
+    /// Compares in constant time.
+    static func equal(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        guard x.count == y.count else { return false }
+        return zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+
+    func session(_ request: Request) async throws -> Session? {
+        guard let id = Self.cookieValue(request, Console.sessionCookie),
+              let found = try await api.store.consoleSession(id: id) else { return nil }
+        return Session(id: id, token: found.token, csrf: found.csrf)
     }
 
     func pairs(_ request: Request) async throws -> [(String, String)] {
@@ -125,29 +209,63 @@ public struct Console: Sendable {
         Dictionary(try await pairs(request), uniquingKeysWith: { first, _ in first })
     }
 
+    /// Headers every console answer carries; pages set their own CSP (with their nonce).
+    static func hardened(_ response: Response) -> Response {
+        var response = response
+        if response.headers[.contentSecurityPolicy] == nil {
+            response.headers[.contentSecurityPolicy] = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+        }
+        response.headers[.init("X-Frame-Options")!] = "DENY"
+        response.headers[.xContentTypeOptions] = "nosniff"
+        response.headers[.init("Referrer-Policy")!] = "same-origin"
+        response.headers[.cacheControl] = "no-store"
+        return response
+    }
+
     // MARK: - logging in
 
     func home(_ request: Request) async throws -> Response {
-        (try? await token(request)) != nil ? redirect("/console/orchestrations") : redirect("/console/login")
+        (try? await session(request)) != nil ? redirect("/console/orchestrations") : redirect("/console/login")
+    }
+
+    /// The login form, with a fresh login CSRF token in a cookie and in the form.
+    func loginPage(_ request: Request, message: String? = nil, status: HTTPResponse.Status = .ok) -> Response {
+        let nonce = Token.newSecret(prefix: "")
+        var response = page("Log in", loginForm(message, csrf: nonce), status: status)
+        response.headers[.setCookie] = cookie(Console.loginCookie, nonce, path: "/console/login", maxAge: 3600, request)
+        return response
     }
 
     func logIn(_ request: Request) async throws -> Response {
         let form = try await self.form(request)
+        try checkForm(request, csrf: form["csrf"], expected: Self.cookieValue(request, Console.loginCookie))
         let secret = (form["token"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !secret.isEmpty, secret.count <= 200, let token = try await api.store.token(secret: secret) else {
-            return page("Log in", loginForm("That token is not known. Create one with: baton tokens create --project P"), status: .unauthorized)
+        let token: Token?
+        do {
+            token = secret.isEmpty || secret.count > 200 ? nil : try await api.store.token(secret: secret)
+        } catch let error as BatonError where error.code == .unauthorized {
+            return loginPage(request, message: "That token cannot log in: \(error.message).", status: .unauthorized)
+        }
+        guard let token else {
+            return loginPage(request, message: "That token is not known. Create one with: baton tokens create --project P", status: .unauthorized)
         }
         if case .orchestration = token.scope {
-            return page("Log in", loginForm("An orchestration's own token cannot log in."), status: .forbidden)
+            return loginPage(request, message: "An orchestration's own token cannot log in.", status: .forbidden)
         }
+        let (id, _) = try await api.store.createConsoleSession(token: token, lifetime: api.configuration.sessionLifetime)
         var response = redirect("/console/orchestrations")
-        response.headers[.setCookie] = "\(Console.cookie)=\(secret); Path=/console; HttpOnly; SameSite=Strict"
+        response.headers[values: .setCookie] = [cookie(Console.sessionCookie, id, path: "/console", maxAge: Int(api.configuration.sessionLifetime), request),
+                                                cookie(Console.loginCookie, "", path: "/console/login", maxAge: 0, request)]
         return response
     }
 
-    static func logOut() -> Response {
+    func logOut(_ request: Request) async throws -> Response {
+        guard let session = try await session(request) else { return redirect("/console/login") }
+        let form = try await self.form(request)
+        try checkForm(request, csrf: form["csrf"], expected: session.csrf)
+        try await api.store.deleteConsoleSession(id: session.id)
         var response = redirect("/console/login")
-        response.headers[.setCookie] = "\(Console.cookie)=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0"
+        response.headers[.setCookie] = cookie(Console.sessionCookie, "", path: "/console", maxAge: 0, request)
         return response
     }
 
@@ -165,7 +283,7 @@ public struct Console: Sendable {
                 + "<td>\(last.map { "<a href=\"/console/jobs/\($0.id)\">\(badge($0.status))</a> \(h(Job.formatTime($0.createdTime)))" } ?? "never run")</td></tr>"
         }
         let body = "<table><tr><th>Orchestration</th><th>Id</th><th>Phases</th><th>Tasks</th><th>Last run</th></tr>\(rows)</table>"
-        return page("Orchestrations", rows.isEmpty ? "<p>No orchestrations in project \(h(s.token.projectId)) yet: <code>baton apply -f FILE</code>.</p>" : body, token: s.token)
+        return page("Orchestrations", rows.isEmpty ? "<p>No orchestrations in project \(h(s.token.projectId)) yet: <code>baton apply -f FILE</code>.</p>" : body, session: s.session)
     }
 
     func orchestration(_ s: Screen) async throws -> Response {
@@ -197,17 +315,17 @@ public struct Console: Sendable {
         let scheduleTable = schedules.isEmpty ? "" : "<h2>Schedules</h2><table><tr><th>Schedule</th><th>Cron</th><th>On overlap</th><th>Next run</th></tr>\(schedules)</table>"
         let body = "<p><a class=\"button\" href=\"/console/orchestrations/\(u(id))/run\">Run…</a></p>\(scheduleTable)<h2>Phases</h2>\(phases)"
             + "<h2>Last runs</h2>" + (rows.isEmpty ? "<p>Not run yet.</p>" : "<table><tr><th>Job</th><th>Status</th><th>Created</th><th>Duration</th><th></th></tr>\(rows)</table>")
-        return page("Orchestration \(id)", body, token: s.token)
+        return page("Orchestration \(id)", body, session: s.session)
     }
 
     func runDialog(_ s: Screen) async throws -> Response {
         let id = try s.id()
         let (definition, selected) = try await Orchestrations.plan(store: api.store, projectId: s.token.projectId, id: id, only: [], exclude: [])
         let plan = PlanView(orchestrationId: id, definition: definition, selected: selected)
-        let body = "<form method=\"post\" action=\"/console/orchestrations/\(u(id))/run\"><p>Tasks to run (the plan; uncheck what should not run):</p>"
+        let body = "<form method=\"post\" action=\"/console/orchestrations/\(u(id))/run\">\(csrfField(s.session))<p>Tasks to run (the plan; uncheck what should not run):</p>"
             + checkboxes(plan.phases.map { phase in (phase.phase, phase.tasks.map { ($0.task, $0.selected, "") }) })
             + "<p><button type=\"submit\" id=\"run\">Run</button> <a href=\"/console/orchestrations/\(u(id))\">Cancel</a></p></form>"
-        return page("Run \(id)", body, token: s.token)
+        return page("Run \(id)", body, session: s.session)
     }
 
     func run(_ s: Screen) async throws -> Response {
@@ -224,7 +342,7 @@ public struct Console: Sendable {
             + " · duration \(duration(job))" + (job.previousJobId.map { " · retry of <a href=\"/console/jobs/\($0)\">\($0)</a>" } ?? "") + "</p>"
         var actions = ""
         if !job.status.isFinal, s.token.scope == .admin {
-            actions += "<form method=\"post\" action=\"/console/jobs/\(job.id)/kill\" class=\"inline\"><button type=\"submit\" id=\"kill\">Kill</button></form> "
+            actions += "<form method=\"post\" action=\"/console/jobs/\(job.id)/kill\" class=\"inline\">\(csrfField(s.session))<button type=\"submit\" id=\"kill\">Kill</button></form> "
         }
         if job.status.isFinal, job.isOrchestration, s.token.scope == .admin {
             actions += "<a class=\"button\" id=\"retry\" href=\"/console/jobs/\(job.id)/retry\">Retry…</a>"
@@ -247,7 +365,7 @@ public struct Console: Sendable {
         body += "<h2>Events</h2>" + (events.isEmpty ? "<p class=\"muted\">None.</p>"
             : "<pre>" + events.map { "\(h(Job.formatTime($0.time))) \(h($0.stream.rawValue)) \(h($0.message))" }.joined(separator: "\n") + "</pre>")
         // Live refresh while the job is not finished.
-        return page("Job \(job.id)", body, token: s.token, refresh: job.status.isFinal ? nil : 2)
+        return page("Job \(job.id)", body, session: s.session, refresh: job.status.isFinal ? nil : 2)
     }
 
     func kill(_ s: Screen) async throws -> Response {
@@ -263,14 +381,14 @@ public struct Console: Sendable {
             throw BatonError(.invalidInput, "job \(job.id) is not an orchestration run", field: "id")
         }
         let itemsOfPhase = Dictionary(grouping: plan.items, by: \.task.phase)
-        let body = "<form method=\"post\" action=\"/console/jobs/\(job.id)/retry\"><p>Checked by default: failed tasks, and every task of failed and not-executed phases.</p>"
+        let body = "<form method=\"post\" action=\"/console/jobs/\(job.id)/retry\">\(csrfField(s.session))<p>Checked by default: failed tasks, and every task of failed and not-executed phases.</p>"
             + checkboxes(definition.phases.map { phase in
                 (phase, (itemsOfPhase[phase.id] ?? []).map { item in
                     (item.task, item.matched, item.previousStatus.map { "was \($0.rawValue)" } ?? "did not run")
                 })
             })
             + "<p><button type=\"submit\" id=\"retry-run\">Retry</button> <a href=\"/console/jobs/\(job.id)\">Cancel</a></p></form>"
-        return page("Retry job \(job.id)", body, token: s.token)
+        return page("Retry job \(job.id)", body, session: s.session)
     }
 
     func retry(_ s: Screen) async throws -> Response {

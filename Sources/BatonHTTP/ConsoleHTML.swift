@@ -44,10 +44,15 @@ extension Console {
     }
 }
 
-func loginForm(_ message: String?) -> String {
+func loginForm(_ message: String?, csrf: String) -> String {
     (message.map { "<p class=\"error\">\(h($0))</p>" } ?? "")
-        + "<form method=\"post\" action=\"/console/login\"><p><label>Token <input type=\"password\" name=\"token\" id=\"token\" size=\"50\" autocomplete=\"off\"></label></p>"
+        + "<form method=\"post\" action=\"/console/login\"><input type=\"hidden\" name=\"csrf\" value=\"\(h(csrf))\"><p><label>Token <input type=\"password\" name=\"token\" id=\"token\" size=\"50\" autocomplete=\"off\"></label></p>"
         + "<p><button type=\"submit\" id=\"login\">Log in</button></p></form>"
+}
+
+/// The hidden field every console form carries: the session's CSRF token.
+func csrfField(_ session: Console.Session) -> String {
+    "<input type=\"hidden\" name=\"csrf\" value=\"\(h(session.csrf))\">"
 }
 
 func h(_ text: String) -> String {
@@ -88,15 +93,19 @@ func redirect(_ location: String) -> Response {
     Response(status: .seeOther, headers: [.location: location])
 }
 
-func page(_ title: String, _ body: String, status: HTTPResponse.Status = .ok, token: Token? = nil, refresh: Int? = nil) -> Response {
-    let nav = token.map { token in
-        "<nav><a href=\"/console/orchestrations\">Orchestrations</a> <span class=\"muted\">project \(h(token.projectId)) · token \(token.id) (\(h(token.scope.description)))</span>"
-            + "<form method=\"post\" action=\"/console/logout\" class=\"inline\"><button type=\"submit\">Log out</button></form></nav>"
+/// A console page. Its Content-Security-Policy lets only this page's own style and script (by a
+/// nonce made for this answer) run, forms post only here, and no other site frame it.
+func page(_ title: String, _ body: String, status: HTTPResponse.Status = .ok, session: Console.Session? = nil, refresh: Int? = nil) -> Response {
+    let nonce = Token.newSecret(prefix: "")
+    let nav = session.map { session in
+        let token = session.token
+        return "<nav><a href=\"/console/orchestrations\">Orchestrations</a> <span class=\"muted\">project \(h(token.projectId)) · token \(token.id) (\(h(token.scope.description)))</span>"
+            + "<form method=\"post\" action=\"/console/logout\" class=\"inline\">\(csrfField(session))<button type=\"submit\">Log out</button></form></nav>"
     } ?? ""
     let html = """
         <!doctype html><html lang="en"><head><meta charset="utf-8"><title>\(h(title)) · Baton</title>
         \(refresh.map { "<meta http-equiv=\"refresh\" content=\"\($0)\">" } ?? "")
-        <style>
+        <style nonce="\(nonce)">
         body{font:14px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1000px;padding:1em;color:#222}
         nav{display:flex;gap:1em;align-items:center;border-bottom:1px solid #ddd;padding-bottom:.5em}
         table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #eee;padding:.3em .5em;text-align:left}
@@ -112,9 +121,12 @@ func page(_ title: String, _ body: String, status: HTTPResponse.Status = .ok, to
         .tl-bar.success{background:#2a7}.tl-bar.error{background:#c33}.tl-bar.warning{background:#d90}
         pre{background:#f7f7f7;padding:.5em;overflow:auto;max-height:300px}
         </style></head><body>\(nav)<h1>\(h(title))</h1>\(body)
-        <script>for (const t of document.querySelectorAll("time.local")) { const d = new Date(t.dateTime);
+        <script nonce="\(nonce)">for (const t of document.querySelectorAll("time.local")) { const d = new Date(t.dateTime);
         t.insertAdjacentText("afterend", " (" + d.toLocaleString([], {dateStyle: "medium", timeStyle: "short"}) + " your time)"); }</script>
         </body></html>
         """
-    return Response(status: status, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: html)))
+    let policy = "default-src 'none'; style-src 'nonce-\(nonce)'; style-src-attr 'unsafe-inline'; script-src 'nonce-\(nonce)'; "
+        + "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    return Response(status: status, headers: [.contentType: "text/html; charset=utf-8", .contentSecurityPolicy: policy],
+                    body: .init(byteBuffer: ByteBuffer(string: html)))
 }

@@ -39,11 +39,37 @@ public enum Telemetry {
 
 /// The small HTTP endpoint of a worker or coordinator (`--metrics-port`): `/metrics`, `/healthz`
 /// (the process runs) and `/readyz` (it reaches the database), for Prometheus and Kubernetes probes.
+///
+/// With a token (`BATON_METRICS_TOKEN`), `/metrics` answers only `Authorization: Bearer TOKEN`: it
+/// names projects and components. `/healthz` and `/readyz` never ask for one (probes carry none).
 public struct MetricsEndpoint: Sendable {
     let store: Store
+    let token: String?
+    let beforeScrape: (@Sendable () async -> Void)?
 
-    public init(store: Store) {
+    public init(store: Store, token: String? = nil, beforeScrape: (@Sendable () async -> Void)? = nil) {
         self.store = store
+        self.token = token
+        self.beforeScrape = beforeScrape
+    }
+
+    /// Whether `request` carries the metrics token (always true without one).
+    static func authorized(_ request: Request, token: String?) -> Bool {
+        guard let token else { return true }
+        guard let header = request.headers[.authorization] else { return false }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return false }
+        // Constant time: the comparison does not stop at the first wrong byte.
+        let given = Array(parts[1].utf8), wanted = Array(token.utf8)
+        var difference = given.count ^ wanted.count
+        for (i, byte) in wanted.enumerated() { difference |= Int(byte ^ (i < given.count ? given[i] : 0)) }
+        return difference == 0
+    }
+
+    static func refused() -> Response {
+        var response = json(.unauthorized, ["error": "/metrics needs the metrics token: Authorization: Bearer $BATON_METRICS_TOKEN", "code": "unauthorized"])
+        response.headers[.wwwAuthenticate] = "Bearer realm=\"metrics\""
+        return response
     }
 
     public static let routes = ["/metrics", "/healthz", "/readyz"]
@@ -62,7 +88,12 @@ public struct MetricsEndpoint: Sendable {
                 return json(.serviceUnavailable, ["error": "the database is unreachable", "code": "unavailable"])
             }
         }
-        router.get("/metrics") { _, _ in Telemetry.response() }
+        let token = self.token, beforeScrape = self.beforeScrape
+        router.get("/metrics") { request, _ in
+            guard Self.authorized(request, token: token) else { return Self.refused() }
+            await beforeScrape?()
+            return Telemetry.response()
+        }
         return router
     }
 }

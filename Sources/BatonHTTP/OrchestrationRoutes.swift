@@ -63,6 +63,6 @@ extension API {
         guard case .object(var object) = definition.json else { return definition.json }
         object["id"] = .string(id)
         object["name"] = .string(name)
-        return .object(object)
+        return Secrets.masked(.object(object))
     }
 }

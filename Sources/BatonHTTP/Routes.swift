@@ -8,8 +8,11 @@ extension API {
     public struct Route: Sendable {
         /// The token a route needs.
         public enum Scope: Sendable, Hashable {
-            /// None: health, readiness, metrics and the OpenAPI document.
+            /// None: health, readiness and the OpenAPI document.
             case open
+            /// The metrics token (`BATON_METRICS_TOKEN`), never a project's token: `/metrics`
+            /// names every project.
+            case metrics
             /// Admin and read tokens.
             case read
             /// Admin tokens.
@@ -27,7 +30,7 @@ extension API {
         }
 
         enum Handler: Sendable {
-            case open(@Sendable (API) async throws -> Response)
+            case open(@Sendable (API, Request) async throws -> Response)
             case authenticated(@Sendable (API, Call) async throws -> Response)
         }
 
@@ -40,7 +43,7 @@ extension API {
         /// A route that needs a token of `scope` (`.read` or `.admin`).
         init(_ method: HTTPRequest.Method, _ path: String, _ scope: Scope, trigger: TriggerAccess = .refused,
              _ handler: @escaping @Sendable (API, Call) async throws -> Response) {
-            precondition(scope != .open, "an open route takes no call: use Route.open")
+            precondition(scope == .read || scope == .admin, "a route without a project token takes no call: use Route.open")
             self.method = method
             self.path = path
             self.scope = scope
@@ -48,15 +51,16 @@ extension API {
             self.handler = .authenticated(handler)
         }
 
-        /// A route that needs no token.
-        static func open(_ method: HTTPRequest.Method, _ path: String, _ handler: @escaping @Sendable (API) async throws -> Response) -> Route {
-            Route(method: method, path: path, handler: handler)
+        /// A route that needs no project token (`.open`, or `.metrics`: its handler checks the metrics token).
+        static func open(_ method: HTTPRequest.Method, _ path: String, scope: Scope = .open,
+                         _ handler: @escaping @Sendable (API, Request) async throws -> Response) -> Route {
+            Route(method: method, path: path, scope: scope, handler: handler)
         }
 
-        private init(method: HTTPRequest.Method, path: String, handler: @escaping @Sendable (API) async throws -> Response) {
+        private init(method: HTTPRequest.Method, path: String, scope: Scope, handler: @escaping @Sendable (API, Request) async throws -> Response) {
             self.method = method
             self.path = path
-            self.scope = .open
+            self.scope = scope
             self.trigger = .refused
             self.handler = .open(handler)
         }
@@ -67,10 +71,10 @@ extension API {
     /// Every route of the API. Each is described in openapi.yaml (a test checks both directions).
     public static let routes: [Route] = [
         // ServiceRoutes.swift
-        .open(.get, "/healthz") { _ in json(.ok, ["status": "ok"]) },
-        .open(.get, "/readyz") { try await $0.ready() },
-        .open(.get, "/metrics") { await $0.metrics() },
-        .open(.get, "/openapi.yaml") { try $0.document() },
+        .open(.get, "/healthz") { _, _ in json(.ok, ["status": "ok"]) },
+        .open(.get, "/readyz") { api, _ in try await api.ready() },
+        .open(.get, "/metrics", scope: .metrics) { try await $0.metrics($1) },
+        .open(.get, "/openapi.yaml") { api, _ in try api.document() },
         // JobRoutes.swift
         Route(.post, "/v1/jobs", .admin) { try await $0.createJob($1) },
         Route(.get, "/v1/jobs", .read, trigger: .itsRuns) { try await $0.searchJobs($1) },
@@ -100,6 +104,11 @@ extension API {
         Route(.get, "/v1/components/{component}/configurations/{id}", .read) { try await $0.getConfiguration($1) },
         Route(.put, "/v1/components/{component}/configurations/{id}", .admin) { try await $0.putConfiguration($1) },
         Route(.delete, "/v1/components/{component}/configurations/{id}", .admin) { try await $0.deleteConfiguration($1) },
+        // TokenRoutes.swift
+        Route(.get, "/v1/tokens", .admin) { try await $0.listTokens($1) },
+        Route(.post, "/v1/tokens", .admin) { try await $0.createToken($1) },
+        Route(.get, "/v1/tokens/verify", .read, trigger: .itsRuns) { try await $0.verifyToken($1) },
+        Route(.delete, "/v1/tokens/{id}", .admin) { try await $0.revokeToken($1) },
     ]
 
     /// The route `method path` of `routes`; the console names the API route each screen acts as.

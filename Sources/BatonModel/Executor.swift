@@ -2,12 +2,18 @@ import Foundation
 
 /// How a component runs: the executor and its settings, stored as JSON in `components.executor`.
 public enum ExecutorSpec: Sendable, Hashable {
-    /// Runs `command` (argv, never a shell string) with the parameters as JSON on stdin.
+    /// Runs `command` (argv, never a shell string) with the parameters as JSON on stdin, in an
+    /// environment of its own: `environment` (a `#NAME` key is the secret variable NAME), the
+    /// `BATON_*` variables, and what the operator passes on (`--pass-env`).
     case process(command: [String], environment: [String: String], workingDirectory: String?)
-    /// POSTs the parameters as JSON to `url`; 2xx is success.
+    /// POSTs the parameters as JSON to `url`; 2xx is success. A `#Name` header is the secret header
+    /// Name. The worker's outbound policy decides which addresses it may reach.
     case http(url: String, headers: [String: String], maxResponseBytes: Int)
-    /// Runs the configuration's `sql` against a target database, in a transaction.
-    case sql(databaseURL: String?, databaseURLEnv: String?)
+    /// Runs the configuration's `sql` against a target database, in a transaction: a `target` the
+    /// operator named (`--sql-target NAME=ENV_VAR`), the same by its variable (`databaseUrlEnv`),
+    /// or an inline URL (`databaseUrl`, `#databaseUrl` when it holds a password), which a worker
+    /// takes only with `--sql-allow-url`.
+    case sql(target: SQLTargetRef)
     /// Built-ins for tests and benchmarks.
     case noop
     case sleep
@@ -18,6 +24,18 @@ public enum ExecutorSpec: Sendable, Hashable {
     public static let orchestratorComponentId = "keboola.orchestrator"
     public static let typeNames = ["process", "http", "sql", "noop", "sleep", "fail"]
     public static let defaultMaxResponseBytes = 65_536
+    /// The most `maxResponseBytes` may be: what a job's result keeps (`OutputLimits.resultBytes`).
+    public static let maxResponseBytesLimit = OutputLimits.resultBytes
+
+    /// Where an `sql` job connects.
+    public enum SQLTargetRef: Sendable, Hashable {
+        /// A target the operator named: `--sql-target NAME=ENV_VAR`.
+        case named(String)
+        /// The target whose variable is this (`databaseUrlEnv`, the older spelling of a named target).
+        case environment(String)
+        /// A URL in the component itself; `secret` when it was given as `#databaseUrl`.
+        case url(String, secret: Bool)
+    }
 
     public var typeName: String {
         switch self {
@@ -79,18 +97,29 @@ public enum ExecutorSpec: Sendable, Hashable {
             }
             var limit = defaultMaxResponseBytes
             if let raw = object["maxResponseBytes"] {
-                if let n = raw.numberValue, n >= 0, n == n.rounded() { limit = Int(n) } else {
-                    issues.append(FieldIssue("executor.maxResponseBytes", "must be a non-negative integer"))
+                if let n = raw.numberValue, n >= 0, n <= Double(maxResponseBytesLimit), n == n.rounded() { limit = Int(n) } else {
+                    issues.append(FieldIssue("executor.maxResponseBytes", "must be an integer from 0 to \(maxResponseBytesLimit) (what a job's result keeps)"))
                 }
             }
             spec = .http(url: url, headers: strings("headers"), maxResponseBytes: limit)
         case "sql":
-            let url = object["databaseUrl"]?.stringValue
-            let env = object["databaseUrlEnv"]?.stringValue
-            if (url == nil) == (env == nil) {
-                issues.append(FieldIssue("executor.databaseUrl", "give exactly one of databaseUrl (postgres://...) or databaseUrlEnv (the name of an environment variable of the worker that holds the URL)"))
+            var given: [SQLTargetRef] = []
+            for key in ["target", "databaseUrlEnv", "databaseUrl", "#databaseUrl"] {
+                guard let value = object[key] else { continue }
+                guard let text = value.stringValue, !text.isEmpty else {
+                    issues.append(FieldIssue("executor.\(key)", "must be a non-empty string"))
+                    continue
+                }
+                switch key {
+                case "target": given.append(.named(text))
+                case "databaseUrlEnv": given.append(.environment(text))
+                default: given.append(.url(text, secret: key.hasPrefix("#")))
+                }
             }
-            spec = .sql(databaseURL: url, databaseURLEnv: env)
+            if given.count != 1 {
+                issues.append(FieldIssue("executor.target", "give exactly one of target (a target the worker's operator named with --sql-target NAME=ENV_VAR), databaseUrlEnv (that variable's name), or databaseUrl / #databaseUrl (postgres://..., taken only by workers started with --sql-allow-url)"))
+            }
+            spec = .sql(target: given.first ?? .named(""))
         case "noop": spec = .noop
         case "sleep": spec = .sleep
         case "fail": spec = .fail
@@ -113,16 +142,30 @@ public enum ExecutorSpec: Sendable, Hashable {
             var object: [String: JSONValue] = ["type": "http", "url": .string(url), "maxResponseBytes": .number(Double(limit))]
             if !headers.isEmpty { object["headers"] = .object(headers.mapValues { .string($0) }) }
             return .object(object)
-        case .sql(let url, let env):
-            var object: [String: JSONValue] = ["type": "sql"]
-            if let url { object["databaseUrl"] = .string(url) }
-            if let env { object["databaseUrlEnv"] = .string(env) }
-            return .object(object)
+        case .sql(let target):
+            switch target {
+            case .named(let name): return ["type": "sql", "target": .string(name)]
+            case .environment(let name): return ["type": "sql", "databaseUrlEnv": .string(name)]
+            case .url(let url, let secret): return .object(["type": "sql", secret ? "#databaseUrl" : "databaseUrl": .string(url)])
+            }
         case .noop: return ["type": "noop"]
         case .sleep: return ["type": "sleep"]
         case .fail: return ["type": "fail"]
         case .orchestrator: return ["type": "orchestrator"]
         }
+    }
+
+    /// The executor's JSON as a read or trigger token sees it: header and environment values and
+    /// database URLs masked (an admin sees what it wrote, with `#` values sealed).
+    public static func masked(_ json: JSONValue) -> JSONValue {
+        guard case .object(var object) = json else { return json }
+        for key in ["headers", "environment"] {
+            if case .object(let values)? = object[key] { object[key] = .object(values.mapValues { _ in .string(Secrets.mask) }) }
+        }
+        for key in ["databaseUrl", "#databaseUrl"] where object[key] != nil {
+            object[key] = .string(Secrets.mask)
+        }
+        return .object(object)
     }
 
     /// Checks the parameters a job of this executor will receive.

@@ -29,6 +29,7 @@ public enum DesiredStatus: String, Sendable, Codable {
 public enum WaitingReason: String, Sendable, Codable {
     case configurationLock = "configuration-lock"
     case projectLimit = "project-limit"
+    case paused
     case phase
 }
 

@@ -29,6 +29,14 @@ public struct JobTransition: Sendable, Hashable, CustomStringConvertible {
         case rescueRetry = "rescue-retry"
         /// A reconnected worker gives back a job it never started: the reply to its claim was lost (`release_jobs`).
         case release
+        /// A job is created in a paused project, component or configuration (`paused`).
+        case createPaused = "create-paused"
+        /// Its project, component or configuration is paused (`pause_scope`).
+        case pause
+        /// Its scope is resumed and nothing older of its configuration is unfinished (`resume_scope`).
+        case resume
+        /// Its scope is resumed behind an unfinished job of its configuration (`configuration-lock`).
+        case resumeBehind = "resume-behind"
     }
 
     public var from: JobStatus?
@@ -47,12 +55,16 @@ public struct JobTransition: Sendable, Hashable, CustomStringConvertible {
         var rows: [JobTransition] = [
             JobTransition(from: nil, cause: .create, to: .created, sets: ["created_time"]),
             JobTransition(from: nil, cause: .createBehind, to: .waiting, sets: ["created_time", "waiting_reason = configuration-lock"]),
+            JobTransition(from: nil, cause: .createPaused, to: .waiting, sets: ["created_time", "waiting_reason = paused"]),
+            JobTransition(from: .waiting, cause: .resume, to: .created, sets: ["waiting_reason = NULL"]),
+            JobTransition(from: .waiting, cause: .resumeBehind, to: .waiting, sets: ["waiting_reason = configuration-lock"]),
         ]
         for from in [JobStatus.created, .waiting] {
             rows.append(JobTransition(from: from, cause: .claim, to: .processing,
                                       sets: ["start_time", "worker_id", "attempt + 1", "heartbeat_time", "lease_expires", "project_slot", "waiting_reason = NULL"]))
             rows.append(JobTransition(from: from, cause: .holdForConfiguration, to: .waiting, sets: ["waiting_reason = configuration-lock"]))
             rows.append(JobTransition(from: from, cause: .holdForProject, to: .waiting, sets: ["waiting_reason = project-limit"]))
+            rows.append(JobTransition(from: from, cause: .pause, to: .waiting, sets: ["waiting_reason = paused"]))
             rows.append(JobTransition(from: from, cause: .kill, to: .cancelled,
                                       sets: ["desired_status = terminating", "end_time", "result", "waiting_reason = NULL"]))
         }

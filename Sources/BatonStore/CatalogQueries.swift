@@ -30,7 +30,8 @@ extension Store {
     /// Creates or updates everything in `set` in one transaction.
     public func apply(_ set: ApplySet) async throws {
         let logger = self.logger
-        try await client.withTransaction(logger: logger) { tx in
+        let secrets = self.secrets
+        try await transaction { tx in
             for project in set.projects {
                 try await tx.run("""
                     INSERT INTO projects (id, name, max_parallel_jobs) VALUES (\(project.id), \(project.name), \(project.maxParallelJobs))
@@ -38,16 +39,18 @@ extension Store {
                     """, logger: logger)
             }
             for component in set.components {
+                let executor = try secrets.sealing(component.executor.json, projectId: component.projectId, field: "executor")
                 try await tx.run("""
                     INSERT INTO components (project_id, id, executor, timeout_seconds)
-                    VALUES (\(component.projectId), \(component.id), \(component.executor.json.jsonText)::jsonb, \(component.timeoutSeconds))
+                    VALUES (\(component.projectId), \(component.id), \(executor.jsonText)::jsonb, \(component.timeoutSeconds))
                     ON CONFLICT (project_id, id) DO UPDATE SET executor = EXCLUDED.executor, timeout_seconds = EXCLUDED.timeout_seconds, updated_time = now()
                     """, logger: logger)
             }
             for configuration in set.configurations + set.orchestrations.map(\.configuration) {
+                let parameters = try secrets.sealing(configuration.parameters, projectId: configuration.projectId, field: "parameters")
                 try await tx.run("""
                     INSERT INTO configurations (project_id, component_id, id, name, parameters)
-                    VALUES (\(configuration.projectId), \(configuration.componentId), \(configuration.id), \(configuration.name), \(configuration.parameters.jsonText)::jsonb)
+                    VALUES (\(configuration.projectId), \(configuration.componentId), \(configuration.id), \(configuration.name), \(parameters.jsonText)::jsonb)
                     ON CONFLICT (project_id, component_id, id) DO UPDATE SET name = EXCLUDED.name, parameters = EXCLUDED.parameters, updated_time = now()
                     """, logger: logger)
             }

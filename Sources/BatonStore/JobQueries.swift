@@ -140,12 +140,14 @@ extension Store {
         guard problems.isEmpty else {
             throw BatonError(.invalidInput, "the job's parameters do not fit component '\(componentId)'", field: problems[0].field, details: problems.map(\.description))
         }
-        let (configData, mode, count, timeoutSeconds) = (request.configData, request.mode, request.count, request.timeoutSeconds)
+        let sealedData = try request.configData.map { try secrets.sealing($0, projectId: projectId, field: "configData") }
+        let sealedParameters = try secrets.sealing(parameters, projectId: projectId, field: "configData")
+        let (configData, mode, count, timeoutSeconds) = (sealedData, request.mode, request.count, request.timeoutSeconds)
         let (retries, retryDelaySeconds, previousJobId, tokenId, initializedBy) = (request.retries, request.retryDelaySeconds, request.previousJobId, request.tokenId, request.initializedBy)
         let rows = try await client.query("""
             INSERT INTO jobs (project_id, component_id, config_id, mode, config_data, parameters, executor, timeout_seconds,
                               retries, retry_delay_seconds, previous_job_id, token_id, initialized_by)
-            SELECT \(projectId), \(componentId), \(configId), \(mode), \(configData?.jsonText)::jsonb, \(parameters.jsonText)::jsonb, \(saved.executor.json.jsonText)::jsonb,
+            SELECT \(projectId), \(componentId), \(configId), \(mode), \(configData?.jsonText)::jsonb, \(sealedParameters.jsonText)::jsonb, \(saved.executor.json.jsonText)::jsonb,
                    coalesce(\(timeoutSeconds)::float8, (SELECT timeout_seconds FROM components WHERE project_id = \(projectId) AND id = \(componentId))),
                    \(Int32(retries)), \(retryDelaySeconds), \(previousJobId), \(tokenId), \(initializedBy)
             FROM generate_series(1, \(count)) AS g
@@ -377,8 +379,14 @@ extension Store {
     /// died without a word; until then, a job whose designated worker is gone is taken by the
     /// 25 ms fallback. A worker not (yet) in the list gets no rank (`onRank(-1, 0)`) and wakes
     /// for every new job.
+    ///
+    /// Once listening, it NOTIFYs a probe from another connection; `onDeaf` is called when the
+    /// probe has not come back within 5 s: LISTEN through a pooler in transaction mode hears
+    /// nothing (the server connection that ran LISTEN went back to the pool), and the process
+    /// then only polls.
     public func listenForJobs(rankOf workerId: String? = nil, rankRefresh: Duration = .seconds(10),
                               onRank: @escaping @Sendable (_ position: Int, _ count: Int) -> Void = { _, _ in },
+                              onDeaf: @escaping @Sendable () -> Void = {},
                               _ onNotify: @Sendable (String) -> Void) async throws {
         let logger = self.logger
         try await client.withConnection { connection in
@@ -399,7 +407,20 @@ extension Store {
                 }
                 try await connection.listen(on: "baton_jobs") { notifications in
                     onNotify("")
+                    let probe = "probe:\(UInt64.random(in: 1...UInt64.max))"
+                    let heard = ChangeFlag()
+                    let client = self.client
+                    let prober = Task {
+                        try? await client.run("SELECT pg_notify('baton_jobs', \(probe))", logger: logger)
+                        try await Task.sleep(for: .seconds(5))
+                        if !heard.take() { onDeaf() }
+                    }
+                    defer { prober.cancel() }
                     for try await notification in notifications {
+                        if notification.payload.hasPrefix("probe:") {
+                            if notification.payload == probe { heard.set() }
+                            continue
+                        }
                         if notification.payload == "ranks" { ranksChanged.set() }
                         onNotify(notification.payload)
                     }

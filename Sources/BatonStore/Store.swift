@@ -11,6 +11,9 @@ public final class Store: Sendable {
     public let client: PostgresClient
     public let logger: Logger
     public let url: String
+    /// The keys that seal secrets (`#` keys) before they are stored, from `BATON_SECRET_KEYS`;
+    /// nil: a secret is refused rather than stored in plain text.
+    public let secrets: SecretKeyring?
     private let running = Synchronization.Atomic<Bool>(false)
 
     /// Runs the pool (what `client.run()` does), noting that it has started: services that
@@ -31,7 +34,8 @@ public final class Store: Sendable {
         await Task.yield()
     }
 
-    public init(url: String, logger: Logger, maxConnections: Int = 8) throws {
+    public init(url: String, logger: Logger, maxConnections: Int = 8, secrets: SecretKeyring?? = nil) throws {
+        self.secrets = try secrets ?? SecretKeyring.fromEnvironment()
         var configuration = try DatabaseURL.configuration(url)
         configuration.options.maximumConnections = maxConnections
         configuration.options.minimumConnections = 0

@@ -113,6 +113,9 @@ public final class PostgresProxy: @unchecked Sendable {
         var withheld: [[UInt8]] = []
     }
 
+    /// The 8 bytes of an SSLRequest: length 8, code 80877103.
+    static let sslRequest: [UInt8] = [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]
+
     private func pump(from source: Int32, to destination: Int32, clientSide: Bool, _ exchange: Exchange) {
         var buffer: [UInt8] = []
         var startup = clientSide // the client's first message has no type byte
@@ -140,6 +143,13 @@ public final class PostgresProxy: @unchecked Sendable {
                 startup = false
             }
             for message in messages {
+                // An SSLRequest (sslmode prefer, the default): answered here with 'N' (no TLS), and
+                // the client's startup packet comes next, still without a type byte.
+                if clientSide && message == Self.sslRequest {
+                    guard write(all: [UInt8(ascii: "N")], to: source) else { return }
+                    startup = true
+                    continue
+                }
                 if clientSide {
                     if let marker = state.withLock({ $0.marker }), (message.first == UInt8(ascii: "P") || message.first == UInt8(ascii: "Q")),
                        String(decoding: message, as: UTF8.self).contains(marker) {

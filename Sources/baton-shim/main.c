@@ -1,7 +1,11 @@
 // baton-shim: the supervisor between a worker and one process job. It makes a job's processes
 // end with the job's claim, whatever happens to the worker.
 //
-//   baton-shim STATUS_FILE STDIN_FILE DIRECTORY FENCE_MS -- PROGRAM ARG...
+//   baton-shim [--user UID:GID] STATUS_FILE STDIN_FILE DIRECTORY FENCE_MS -- PROGRAM ARG...
+//
+// With --user (a worker running as root, `baton worker --job-user`), PROGRAM runs as that user
+// and group, with no supplementary groups and no_new_privs (no setuid program gives it more);
+// the shim stays root, so the job can neither signal it nor read the worker's memory.
 //
 // The worker starts it with the job's environment, stdout and stderr, and a pipe on stdin that
 // carries commands, one per line:
@@ -35,6 +39,7 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <grp.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -160,8 +165,20 @@ static void finish(const char *status_path, const char *text) {
 }
 
 int main(int argc, char **argv) {
+    long run_uid = -1, run_gid = -1;
+    if (argc > 2 && strcmp(argv[1], "--user") == 0) {
+        char *colon = strchr(argv[2], ':');
+        if (colon == NULL || colon == argv[2]) {
+            fprintf(stderr, "baton-shim: --user takes UID:GID\n");
+            return 64;
+        }
+        run_uid = strtol(argv[2], NULL, 10);
+        run_gid = strtol(colon + 1, NULL, 10);
+        argv += 2;
+        argc -= 2;
+    }
     if (argc < 7 || strcmp(argv[5], "--") != 0) {
-        fprintf(stderr, "usage: baton-shim STATUS_FILE STDIN_FILE DIRECTORY FENCE_MS -- PROGRAM ARG...\n"
+        fprintf(stderr, "usage: baton-shim [--user UID:GID] STATUS_FILE STDIN_FILE DIRECTORY FENCE_MS -- PROGRAM ARG...\n"
                         "(started by 'baton worker' for each process job; not meant to be run by hand)\n");
         return 64;
     }
@@ -202,6 +219,15 @@ int main(int argc, char **argv) {
         setsid();
         int in = open(stdin_path, O_RDONLY | O_CLOEXEC);
         if (in >= 0) dup2(in, 0); else close(0);
+        if (run_uid >= 0) {
+            if (setgroups(0, NULL) != 0 || setgid((gid_t)run_gid) != 0 || setuid((uid_t)run_uid) != 0
+                || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+                int error = errno;
+                ssize_t ignored = write(exec_error[1], &error, sizeof error);
+                (void)ignored;
+                _exit(127);
+            }
+        }
         if (strcmp(directory, "-") != 0 && chdir(directory) != 0) {
             int error = errno;
             ssize_t ignored = write(exec_error[1], &error, sizeof error);

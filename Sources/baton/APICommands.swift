@@ -15,17 +15,27 @@ struct APICommand: AsyncParsableCommand {
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on (0: any free port; the one taken is printed).") var port = 8420
     @Option(help: "openapi.yaml to serve at /openapi.yaml (default: found next to the binary or in the working directory).") var openapi: String?
+    @Option(help: "The URL people reach the console at, e.g. https://baton.example.com (default: $BATON_PUBLIC_URL, else each request's own): console forms are taken only from this origin, and https makes the session cookie Secure.")
+    var publicUrl: String?
+    @Option(help: "Hours a console session lasts.") var sessionHours: Double = 12
+    @OptionGroup var metrics: MetricsOptions
 
     func run() async throws {
         let logger = db.logger("baton.api", default: .info)
         let url = try db.url()
         try await reportingErrors {
             guard (0...65535).contains(port) else { throw BatonError(.invalidInput, "port must be from 0 to 65535", field: "port") }
+            var configuration = API.Configuration()
+            configuration.publicURL = publicUrl ?? ProcessInfo.processInfo.environment["BATON_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 }
+            configuration.sessionLifetime = sessionHours * 3600
+            configuration.metricsToken = MetricsOptions.token()
+            configuration = try configuration.validated()
+            Hardening.apply()
             let store = try Store(url: url, logger: logger, maxConnections: 10)
             Telemetry.bootstrap()
             let document = (openapi ?? APICommand.findOpenAPI()).flatMap { try? String(contentsOfFile: $0, encoding: .utf8) }
             if document == nil { logger.warning("openapi.yaml not found: /openapi.yaml will answer 404") }
-            let api = API(store: store, logger: logger, openAPI: document)
+            let api = API(store: store, logger: logger, openAPI: document, configuration: configuration)
             let app = Application(
                 router: api.router(),
                 configuration: .init(address: .hostname(host, port: port), serverName: "baton"),
@@ -34,7 +44,8 @@ struct APICommand: AsyncParsableCommand {
                     FileHandle.standardOutput.write(Data("listening on http://\(host):\(bound)\n".utf8))
                 },
                 logger: logger)
-            try await runUntilSignalled(app, store: store, logger: logger)
+            try await runUntilSignalled(app, store: store, logger: logger,
+                                        metrics: metrics.service(store: store, logger: logger, beforeScrape: { await api.updateQueueGauges() }))
         }
     }
 
@@ -77,7 +88,7 @@ struct Projects: AsyncParsableCommand {
 }
 
 struct Tokens: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "tokens", abstract: "API tokens.", subcommands: [Create.self])
+    static let configuration = CommandConfiguration(commandName: "tokens", abstract: "API tokens.", subcommands: [Create.self, List.self, Revoke.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a token and print its secret (shown once; only a hash is kept).")
@@ -86,14 +97,16 @@ struct Tokens: AsyncParsableCommand {
         @Option(help: "admin, read, or trigger:ORCHESTRATION_ID.") var scope = "admin"
         @Option(help: "What the token is for.") var description = ""
         @Option(help: "Email address of the token's owner: runs they start by hand notify only them, of failures and warnings.") var ownerEmail: String?
+        @Option(help: "The token answers 401 after this long: seconds, or 90m, 12h, 30d (default: it does not expire).") var expiresIn: String?
         @Flag(help: "Print the token as JSON (with its secret).") var json = false
 
         func run() async throws {
             let logger = db.logger("baton.cli", default: .warning)
             try await reportingErrors {
                 let parsed = try TokenScope(parsing: scope)
+                let lifetime = try expiresIn.map(Token.parseLifetime)
                 let (token, secret) = try await Store.withStore(url: try db.url(), logger: logger) { store in
-                    try await store.createToken(projectId: project, scope: parsed, description: description, ownerEmail: ownerEmail)
+                    try await store.createToken(projectId: project, scope: parsed, description: description, ownerEmail: ownerEmail, expiresIn: lifetime)
                 }
                 if json {
                     guard case .object(var object) = token.json else { return }
@@ -104,6 +117,64 @@ struct Tokens: AsyncParsableCommand {
                     print(secret)
                 }
             }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List tokens (never their secrets): scope, description, when made, when they expire, were revoked and were last used.")
+        @OptionGroup var db: DatabaseOptions
+        @Option(help: "Only this project's tokens (default: every project's).") var project: String?
+        @Flag(help: "Print a JSON array.") var json = false
+
+        func run() async throws {
+            let project = self.project
+            let tokens = try await db.withStore("baton.cli") { store in try await store.tokens(projectId: project) }
+            if json { printJSON(.array(tokens.map(\.json))); return }
+            print("ID  PROJECT  SCOPE  STATE  LAST USED  DESCRIPTION")
+            for token in tokens {
+                let state = token.revokedTime.map { "revoked \(Job.formatTime($0))" }
+                    ?? token.expiresTime.map { $0 <= Date() ? "expired \(Job.formatTime($0))" : "expires \(Job.formatTime($0))" } ?? "active"
+                print("\(token.id)  \(token.projectId)  \(token.scope)  \(state)  \(token.lastUsedTime.map(Job.formatTime) ?? "never")  \(token.description)")
+            }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a token: it answers 401 at once, and its console sessions end.")
+        @OptionGroup var db: DatabaseOptions
+        @Argument(help: "The token's id (tokens list shows it).") var id: Int64
+
+        func run() async throws {
+            let id = self.id
+            let token = try await db.withStore("baton.cli") { store in try await store.revokeToken(id: id) }
+            print("revoked token \(token.id) of project \(token.projectId) (\(token.scope))")
+        }
+    }
+}
+
+struct SecretsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "secrets", abstract: "Keys for secrets (# keys): make one, seal stored secrets again.",
+                                                    subcommands: [GenerateKey.self, Reseal.self])
+
+    struct GenerateKey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "generate-key", abstract: "Print a new key for BATON_SECRET_KEYS: ID:BASE64 (32 random bytes).")
+        @Option(help: "The key's id, recorded in every value it seals.") var id = "k\(Int(Date().timeIntervalSince1970))"
+
+        func validate() throws {
+            guard Identifier.isValid(id, maxLength: 40) else { throw ValidationError("--id \(Identifier.rule(maxLength: 40))") }
+        }
+
+        func run() async throws { print(SecretKeyring.generateKey(id: id)) }
+    }
+
+    struct Reseal: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Seal every stored secret again with the first key of BATON_SECRET_KEYS (after adding a new key first); secrets stored before encryption was set up are sealed too.")
+        @OptionGroup var db: DatabaseOptions
+
+        func run() async throws {
+            let counts = try await db.withStore("baton.secrets") { store in try await store.resealSecrets() }
+            print("sealed again: \(counts.components) components, \(counts.configurations) configurations, \(counts.jobs) jobs")
         }
     }
 }

@@ -12,7 +12,7 @@ struct Baton: AsyncParsableCommand {
         commandName: "baton",
         abstract: "A PostgreSQL-backed orchestrator and job queue.",
         version: batonVersion,
-        subcommands: [DB.self, Migrate.self, Apply.self, RunCommand.self, PlanCommand.self, Jobs.self, WorkerCommand.self, CoordinatorCommand.self, RelayCommand.self, APICommand.self, Projects.self, Tokens.self, SchedulesCommand.self, NotificationsCommand.self]
+        subcommands: [DB.self, Migrate.self, Apply.self, RunCommand.self, PlanCommand.self, Jobs.self, WorkerCommand.self, CoordinatorCommand.self, RelayCommand.self, APICommand.self, Projects.self, Tokens.self, SecretsCommand.self, SchedulesCommand.self, NotificationsCommand.self]
     )
 }
 

@@ -91,6 +91,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @Option(help: "Seconds before the first retry of a failed notification; doubles each time.") var notificationRetrySeconds: Double = 5
     @Option(help: "Delivery attempts before a notification is given up.") var notificationAttempts: Int = 8
     @Option(help: "Delete finished jobs (with their events and notifications) older than this many days, in small batches (default: keep everything). sql/inspect.sql shows what would go.") var retentionDays: Double?
+    @OptionGroup var outbound: OutboundOptions
 
     func run() async throws {
         var configuration = Coordinator.Configuration()
@@ -117,6 +118,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
             guard retentionDays > 0, retentionDays <= 36_500 else { throw ValidationError("--retention-days must be above 0 (fractions allowed) and at most 36500") }
             configuration.retention = Retention.Configuration(age: .milliseconds(Int64(retentionDays * 86_400_000)))
         }
+        do { configuration.notifications.outbound = try outbound.policy() } catch let error as BatonError { throw ValidationError(error.message) }
         if let coordinatorId { configuration.coordinatorId = coordinatorId }
         guard standbySeconds > 0 else { throw ValidationError("--standby-seconds must be positive") }
         configuration.standbyInterval = .milliseconds(Int(standbySeconds * 1000))
@@ -126,6 +128,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
         let logger = db.logger("baton.coordinator", default: .info)
         let url = try db.url()
         Telemetry.bootstrap() // before the service makes its metrics
+        Hardening.apply()
         try await reportingErrors {
             let store = try Store(url: url, logger: logger, maxConnections: 4)
             let coordinator = Coordinator(store: store, configuration: configuration, logger: logger)

@@ -31,6 +31,7 @@ struct RelayCommand: AsyncParsableCommand {
         let logger = db.logger("baton.relay", default: .info)
         let url = try db.url()
         Telemetry.bootstrap()
+        Hardening.apply()
         try await reportingErrors {
             // The LISTEN connection, and one for the readiness check.
             let store = try Store(url: url, logger: logger, maxConnections: 2)

@@ -7,6 +7,7 @@ import Foundation
 import Hummingbird
 import Logging
 import ServiceLifecycle
+import CBatonSystem
 
 struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "worker", abstract: "Claim and run jobs until SIGTERM or SIGINT.")
@@ -23,6 +24,15 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Most database connections of this worker, all from one pool: the LISTEN connection and the claiming session hold one each, the rest carry heartbeats and job output (at least 3).") var maxConnections: Int = 4
     @OptionGroup var wakeups: WakeupOptions
     @Flag(help: "Benchmark trace on stdout: 'S JOB UNIXTIME' when a job starts, 'T MS CLAIMED' per claiming turn.") var trace = false
+    @Option(help: "Pass this variable of the worker's environment on to process jobs (repeat, or comma-separated). Jobs get PATH, LANG, LC_ALL and TZ, their component's environment and the BATON_ variables, never the rest of the worker's environment.")
+    var passEnv: [String] = []
+    @Option(help: "Run process jobs as this Unix user: USER for every project, PROJECT=USER for one (repeat). Needs a worker running as root.")
+    var jobUser: [String] = []
+    @Option(help: "A database sql jobs may reach: NAME=ENV_VAR, the variable of this worker's environment holding its URL (repeat). sql components name it with 'target: NAME' (or 'databaseUrlEnv: ENV_VAR'). Default: none.")
+    var sqlTarget: [String] = []
+    @Flag(help: "Let sql components bring their own database URL (databaseUrl, #databaseUrl); its host must pass the outbound policy. Default: only --sql-target.")
+    var sqlAllowUrl = false
+    @OptionGroup var outbound: OutboundOptions
 
     func run() async throws {
         var configuration = Worker.Configuration()
@@ -35,12 +45,23 @@ struct WorkerCommand: AsyncParsableCommand {
         if let workerId { configuration.workerId = workerId }
         configuration.wakeups = try wakeups.parsed()
         if trace { configuration.trace = TraceOutput() }
+        do {
+            configuration.execution.passEnvironment += passEnv.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }.filter { !$0.isEmpty }
+            configuration.execution.jobUsers = try ExecutionPolicy.parseJobUsers(jobUser)
+            configuration.execution.sqlTargets = try ExecutionPolicy.parseSQLTargets(sqlTarget)
+            configuration.execution.allowSQLURLs = sqlAllowUrl
+            configuration.execution.outbound = try outbound.policy()
+            configuration.execution.secrets = try SecretKeyring.fromEnvironment()
+        } catch let error as BatonError {
+            throw ValidationError(error.message)
+        }
         let logger = db.logger("baton.worker", default: .info)
         let url = try db.url()
         Telemetry.bootstrap() // before the worker makes its metrics
         guard (3...64).contains(maxConnections) else {
             throw ValidationError("--max-connections must be between 3 and 64 (got \(maxConnections)): the LISTEN connection and the claiming session hold one each")
         }
+        Hardening.apply()
         try await reportingErrors {
             let validated = try configuration.validated()
             let store = try Store(url: url, logger: logger, maxConnections: maxConnections)
@@ -62,18 +83,48 @@ struct MetricsOptions: ParsableArguments {
         if let metricsPort, !(0...65535).contains(metricsPort) { throw ValidationError("--metrics-port must be from 0 to 65535") }
     }
 
-    /// The metrics endpoint as a service, or nil without `--metrics-port`. Bootstraps metrics either way.
-    func service(store: Store, logger: Logger) -> (any Service)? {
+    /// The metrics endpoint as a service, or nil without `--metrics-port`. Bootstraps metrics
+    /// either way. `/metrics` asks for `BATON_METRICS_TOKEN` when it is set.
+    func service(store: Store, logger: Logger, beforeScrape: (@Sendable () async -> Void)? = nil) -> (any Service)? {
         Telemetry.bootstrap()
         guard let port = metricsPort else { return nil }
         let host = metricsHost
         return Application(
-            router: MetricsEndpoint(store: store).router(),
+            router: MetricsEndpoint(store: store, token: MetricsOptions.token(), beforeScrape: beforeScrape).router(),
             configuration: .init(address: .hostname(host, port: port), serverName: "baton-metrics"),
             onServerRunning: { channel in
                 FileHandle.standardOutput.write(Data("metrics on http://\(host):\(channel.localAddress?.port ?? port)/metrics\n".utf8))
             },
             logger: logger)
+    }
+}
+
+extension MetricsOptions {
+    /// `BATON_METRICS_TOKEN`: the bearer token `/metrics` asks for; nil when unset.
+    static func token() -> String? {
+        ProcessInfo.processInfo.environment["BATON_METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+}
+
+/// `--outbound-allow` of the worker (http jobs, sql components' own URLs) and the coordinator (webhooks).
+struct OutboundOptions: ParsableArguments {
+    @Option(help: "Allow outbound requests to this host (api.internal, *.corp.example) or network (10.0.0.0/8, 127.0.0.1) beyond public addresses (repeat, or comma-separated; default: $BATON_OUTBOUND_ALLOW). Loopback, private, link-local and metadata addresses are refused otherwise.")
+    var outboundAllow: [String] = []
+
+    func policy() throws -> OutboundPolicy {
+        var entries = outboundAllow
+        if entries.isEmpty, let env = ProcessInfo.processInfo.environment["BATON_OUTBOUND_ALLOW"] { entries = [env] }
+        return try OutboundPolicy(allowing: entries.flatMap { $0.split(separator: ",").map(String.init) })
+    }
+}
+
+/// What a long-running baton process does first to keep its secrets from the jobs on its machine.
+enum Hardening {
+    /// Not dumpable: another process of the same user (a job, when jobs run as the worker's user)
+    /// can no longer read this one's /proc/PID/environ or memory, nor ptrace it. A job run as
+    /// root (a worker as root without --job-user) still can: see the README's security notes.
+    static func apply() {
+        _ = baton_set_not_dumpable()
     }
 }
 

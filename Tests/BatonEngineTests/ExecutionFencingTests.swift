@@ -244,7 +244,7 @@ struct ExecutionFencingTests {
             - {kind: configuration, component: warehouse, id: slow, parameters: {sql: "SELECT pg_sleep(120)"}}
             """)
         try await Store.withStore(url: url, logger: logger) { store in
-            let worker = try BatonProcess(["worker"], databaseURL: url, environment: ["TARGET_URL": url])
+            let worker = try BatonProcess(["worker", "--sql-target", "TARGET_URL"], databaseURL: url, environment: ["TARGET_URL": url])
             defer { worker.stop() }
             let job = try await store.createJobs(componentId: "warehouse", configId: "slow")[0]
             func sleeping() async throws -> Int {

@@ -96,7 +96,8 @@ struct ExecutorTests {
                 - {kind: component, id: down, executor: {type: http, url: "\(broken.url)", maxResponseBytes: 10}}
                 - {kind: configuration, component: down, id: d}
                 """), store: store)
-            let worker = try BatonProcess(["worker"], databaseURL: url)
+            // The receivers listen on 127.0.0.1, which the outbound policy refuses unless allowed.
+            let worker = try BatonProcess(["worker", "--outbound-allow", "127.0.0.1"], databaseURL: url)
             defer { worker.stop() }
             let a = try await store.createJobs(componentId: "hook", configId: "h")[0]
             let b = try await store.createJobs(componentId: "down", configId: "d")[0]
@@ -117,12 +118,13 @@ struct ExecutorTests {
         let target = try await TestPostgres.shared.makeDatabase("sqltarget", migrate: false)
         try await Store.withStore(url: url, logger: logger) { store in
             _ = try await Apply.apply(try Documents.parse("""
-                - {kind: component, id: warehouse, executor: {type: sql, databaseUrl: "\(target)"}}
+                - {kind: component, id: warehouse, executor: {type: sql, target: warehouse}}
                 - {kind: configuration, component: warehouse, id: good, parameters: {sql: "CREATE TABLE loaded (x int); INSERT INTO loaded VALUES (1), (2);"}}
                 - {kind: configuration, component: warehouse, id: bad, parameters: {sql: "CREATE TABLE half (x int); INSERT INTO missing VALUES (1);"}}
                 - {kind: configuration, component: warehouse, id: divides, parameters: {sql: "CREATE TABLE third (x int); SELECT 1 / count(*) FROM pg_class WHERE false;"}}
                 """), store: store)
-            let worker = try BatonProcess(["worker"], databaseURL: url)
+            // The operator names the target: sql jobs reach no other database.
+            let worker = try BatonProcess(["worker", "--sql-target", "warehouse=TARGET_URL"], databaseURL: url, environment: ["TARGET_URL": target])
             defer { worker.stop() }
             let good = try await store.createJobs(componentId: "warehouse", configId: "good")[0]
             let bad = try await store.createJobs(componentId: "warehouse", configId: "bad")[0]

@@ -45,7 +45,7 @@ struct NotificationTests {
         let url = try await setUp("notify_webhook", channel: "{type: webhook, url: '\(receiver.url)', secret: \(Self.secret), timeoutSeconds: 2}")
         let worker = try BatonProcess(["worker", "--concurrency", "4"], databaseURL: url)
         defer { _ = worker.stop() }
-        let first = try BatonProcess(["coordinator", "--coordinator-id", "first", "--notification-retry-seconds", "2"], databaseURL: url)
+        let first = try BatonProcess(["coordinator", "--outbound-allow", "127.0.0.1", "--coordinator-id", "first", "--notification-retry-seconds", "2"], databaseURL: url)
         try await Store.withStore(url: url, logger: logger) { store in
             var runs: [Int64] = []
             for _ in 0..<3 {
@@ -69,7 +69,7 @@ struct NotificationTests {
             #expect(Set(before.map(\.jobId)) == Set(runs), "one notification per failed run, none for the manual run")
 
             receiver.status = 200
-            let second = try BatonProcess(["coordinator", "--coordinator-id", "second", "--notification-retry-seconds", "2"], databaseURL: url)
+            let second = try BatonProcess(["coordinator", "--outbound-allow", "127.0.0.1", "--coordinator-id", "second", "--notification-retry-seconds", "2"], databaseURL: url)
             defer { _ = second.stop() }
             try await waitUntil(timeout: 90, "every notification delivered") {
                 try await outbox(store).allSatisfy { $0.deliveredTime != nil }
@@ -172,7 +172,7 @@ struct NotificationTests {
         }
         let worker = try BatonProcess(["worker"], databaseURL: url)
         defer { _ = worker.stop() }
-        let coordinator = try BatonProcess(["coordinator"], databaseURL: url)
+        let coordinator = try BatonProcess(["coordinator", "--outbound-allow", "127.0.0.1"], databaseURL: url)
         defer { _ = coordinator.stop() }
         try await Store.withStore(url: url, logger: logger) { store in
             // History: one quick successful run. Then the step sleeps: the next run is long, and

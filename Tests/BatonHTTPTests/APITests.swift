@@ -15,8 +15,8 @@ final class LiveAPI: @unchecked Sendable {
     let process: BatonProcess
     let base: String
 
-    init(databaseURL: String) async throws {
-        let started = try BatonProcess(["api", "--port", "0"], databaseURL: databaseURL)
+    init(databaseURL: String, environment: [String: String] = [:]) async throws {
+        let started = try BatonProcess(["api", "--port", "0"], databaseURL: databaseURL, environment: environment)
         var found: String?
         try await waitUntil(timeout: 30, "baton api to listen") {
             found = started.output.split(separator: "\n").first { $0.hasPrefix("listening on ") }.map { String($0.dropFirst(13)) }
@@ -226,7 +226,7 @@ struct APITests {
     @Test("components, configurations and orchestrations: put, get, delete; deletes refused while something depends on them; /metrics counts jobs")
     func crudAndMetrics() async throws {
         let (url, secrets, _) = try await setUp("apicrud")
-        let api = try await LiveAPI(databaseURL: url)
+        let api = try await LiveAPI(databaseURL: url, environment: ["BATON_METRICS_TOKEN": "metrics-crud-0123456789"])
         let admin = secrets["a admin"]
         #expect(try await api.call("PUT", "/v1/components/echo", token: admin, body: ["executor": ["type": "noop"]]).status == 200)
         #expect(try await api.call("GET", "/v1/components/echo", token: admin).body["executor"]?["type"]?.string == "noop")
@@ -239,7 +239,7 @@ struct APITests {
         let queued = try await api.call("DELETE", "/v1/components/echo/configurations/c1", token: admin)
         #expect(queued.status == 409 && queued.error?.contains("unfinished") == true)
         #expect(try await api.call("DELETE", "/v1/components/quick/configurations/one", token: admin).error?.contains("orchestration") == true)
-        let metrics = try await api.call("GET", "/metrics")
+        let metrics = try await api.call("GET", "/metrics", token: "metrics-crud-0123456789")
         let samples = try TestPython.parsePrometheus(metrics.text)
         #expect(metrics.status == 200 && samples.contains { $0.name == "baton_queue_jobs" && $0.labels == ["project": "a", "status": "created", "reason": ""] && $0.value == 1 },
                 "\(metrics.text)")

@@ -17,9 +17,14 @@ final class NoRedirects: NSObject, URLSessionTaskDelegate, @unchecked Sendable {
     }
 }
 
+/// A client that acts like a browser on the console's own pages: it keeps the cookies it is
+/// given, sends the console's origin with every form, and fills in the CSRF token of the last
+/// page it saw (as a form on that page would).
 struct Browser {
     let base: String
     var cookie: String?
+    var jar: [String: String] = [:]
+    var csrf: String?
     let session: URLSession = {
         let configuration = URLSessionConfiguration.ephemeral
         configuration.httpShouldSetCookies = false
@@ -27,21 +32,38 @@ struct Browser {
         return URLSession(configuration: configuration, delegate: NoRedirects(), delegateQueue: nil)
     }()
 
+    init(base: String, cookie: String? = nil) {
+        self.base = base
+        self.cookie = cookie
+    }
+
     struct Page { var status: Int; var html: String; var location: String?; var setCookie: String? }
 
-    func go(_ method: String, _ path: String, form: [(String, String)] = []) async throws -> Page {
+    mutating func go(_ method: String, _ path: String, form: [(String, String)] = []) async throws -> Page {
         var request = URLRequest(url: URL(string: base + path)!)
         request.httpMethod = method
-        if let cookie { request.setValue(cookie, forHTTPHeaderField: "Cookie") }
+        let cookies = jar.filter { $0.key != "baton_session" || cookie == nil }.map { "\($0.key)=\($0.value)" } + (cookie.map { [$0] } ?? [])
+        if !cookies.isEmpty { request.setValue(cookies.joined(separator: "; "), forHTTPHeaderField: "Cookie") }
         if method == "POST" {
+            var fields = form
+            if let csrf, !fields.contains(where: { $0.0 == "csrf" }) { fields.append(("csrf", csrf)) }
             let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))
-            request.httpBody = Data(form.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed)!)" }.joined(separator: "&").utf8)
+            request.httpBody = Data(fields.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed)!)" }.joined(separator: "&").utf8)
             request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
+            request.setValue(base, forHTTPHeaderField: "Origin")
         }
         let (data, response) = try await session.data(for: request)
         let http = response as! HTTPURLResponse
-        return Page(status: http.statusCode, html: String(decoding: data, as: UTF8.self),
-                    location: http.value(forHTTPHeaderField: "Location"), setCookie: http.value(forHTTPHeaderField: "Set-Cookie"))
+        let html = String(decoding: data, as: UTF8.self)
+        if let range = html.range(of: "name=\"csrf\" value=\"") { csrf = String(html[range.upperBound...].prefix { $0 != "\"" }) }
+        let setCookie = http.value(forHTTPHeaderField: "Set-Cookie")
+        for field in (setCookie ?? "").components(separatedBy: ", ") {
+            guard let first = field.split(separator: ";").first else { continue }
+            let pair = first.split(separator: "=", maxSplits: 1).map(String.init)
+            guard pair.count >= 1, !pair[0].isEmpty else { continue }
+            if pair.count == 2, !pair[1].isEmpty, !field.contains("Max-Age=0") { jar[pair[0]] = pair[1] } else { jar[pair[0]] = nil }
+        }
+        return Page(status: http.statusCode, html: html, location: http.value(forHTTPHeaderField: "Location"), setCookie: setCookie)
     }
 
     /// Whether the page has a checked (or unchecked) checkbox for task `id`.
@@ -90,6 +112,7 @@ struct ConsoleTests {
 
         // Not logged in: to the login page. A wrong token is refused.
         #expect(try await browser.go("GET", "/console/orchestrations").location == "/console/login")
+        _ = try await browser.go("GET", "/console/login")
         let wrong = try await browser.go("POST", "/console/login", form: [("token", "baton_wrong")])
         #expect(wrong.status == 401 && wrong.html.contains("That token is not known"))
         let login = try await browser.go("POST", "/console/login", form: [("token", admin)])

@@ -13,6 +13,7 @@ import Testing
 @Suite("metrics on every process")
 struct MetricsTests {
     let logger = TestPostgres.shared.logger
+    static let metricsToken = "metrics-test-0123456789"
 
     func metricsURL(_ process: BatonProcess) async throws -> String {
         var found: String?
@@ -55,7 +56,7 @@ struct MetricsTests {
         defer { _ = worker.stop() }
         let coordinator = try BatonProcess(["coordinator", "--metrics-port", "0"], databaseURL: url)
         defer { _ = coordinator.stop() }
-        let api = try await LiveAPI(databaseURL: url)
+        let api = try await LiveAPI(databaseURL: url, environment: ["BATON_METRICS_TOKEN": Self.metricsToken])
         let workerMetrics = try await metricsURL(worker)
         let coordinatorMetrics = try await metricsURL(coordinator)
 
@@ -100,7 +101,7 @@ struct MetricsTests {
         // API: queue depth at the scrape, the database, and the requests it answered.
         let reply = try await api.call("GET", "/v1/jobs")
         #expect(reply.status == 401)
-        let apiSamples = try TestPython.parsePrometheus(try await api.call("GET", "/metrics").text)
+        let apiSamples = try TestPython.parsePrometheus(try await api.call("GET", "/metrics", token: Self.metricsToken).text)
         #expect(value(apiSamples, "baton_database_up") == 1)
         #expect(value(apiSamples, "baton_queue_jobs", ["project": "default", "status": "created"]) == 1)
         #expect(value(apiSamples, "baton_api_requests_total", ["code": "401"]) == 1)

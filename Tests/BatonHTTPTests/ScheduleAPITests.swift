@@ -46,6 +46,7 @@ struct ScheduleAPITests {
         #expect(try await api.call("GET", "/v1/schedules", token: trigger).status == 403)
 
         var browser = Browser(base: api.base)
+        _ = try await browser.go("GET", "/console/login")
         let login = try await browser.go("POST", "/console/login", form: [("token", admin)])
         browser.cookie = String(try #require(login.setCookie).split(separator: ";")[0])
         let page = try await browser.go("GET", "/console/orchestrations/nightly")

@@ -7,7 +7,7 @@ struct JobTransitionTests {
     func everyPair(from: JobStatus) {
         let expected: [JobStatus: Set<JobStatus>] = [
             .created: [.processing, .waiting, .cancelled],
-            .waiting: [.processing, .waiting, .cancelled],
+            .waiting: [.processing, .waiting, .cancelled, .created],
             .processing: [.success, .warning, .error, .terminated, .terminating, .created],
             .terminating: [.success, .warning, .error, .terminated, .terminating, .cancelled],
             .success: [], .warning: [], .error: [], .terminated: [], .cancelled: [],
@@ -32,11 +32,13 @@ struct JobTransitionTests {
                 #expect(row.from?.isRunning == true, "\(row)")
             case .claim:
                 #expect(row.to == .processing && [.created, .waiting].contains(row.from), "\(row)")
-            case .holdForConfiguration, .holdForProject:
-                #expect(row.to == .waiting, "\(row)")
+            case .holdForConfiguration, .holdForProject, .pause:
+                #expect(row.to == .waiting && row.from?.isRunning == false, "\(row)")
+            case .resume, .resumeBehind:
+                #expect(row.from == .waiting && !row.to.isRunning && !row.to.isFinal, "a resumed job is queued again, not started: \(row)")
             case .kill:
                 #expect(row.to == (row.from?.isRunning == true ? .terminating : .cancelled), "\(row)")
-            case .create, .createBehind:
+            case .create, .createBehind, .createPaused:
                 #expect(row.from == nil, "\(row)")
             }
         }

@@ -21,7 +21,7 @@ struct TransitionConformanceTests {
     func conformance() async throws {
         let url = try await TestPostgres.shared.makeDatabase("transitions", applying: """
                 - {kind: component, id: ok, executor: {type: noop}}
-                \(["a", "b", "c", "d", "e", "f"].map { "- {kind: configuration, component: ok, id: \($0)}" }.joined(separator: "\n"))
+                \(["a", "b", "c", "d", "e", "f", "g"].map { "- {kind: configuration, component: ok, id: \($0)}" }.joined(separator: "\n"))
                 - {kind: project, id: small, maxParallelJobs: 2}
                 - {kind: component, project: small, id: s, executor: {type: noop}}
                 \(["x", "y", "z"].map { "- {kind: configuration, project: small, component: s, id: \($0)}" }.joined(separator: "\n"))
@@ -47,6 +47,7 @@ struct TransitionConformanceTests {
             /// Checks that `id` went from `from` on `cause` to what the table says, and that the database did just that.
             func check(_ id: Int64, from: JobStatus?, _ cause: JobTransition.Cause, outcome: JobStatus? = nil) async throws {
                 let to: JobStatus? = from.map { JobTransition.next(from: $0, on: cause, outcome: outcome) } ?? (cause == .create ? .created : .waiting)
+                if cause == .pause || cause == .createPaused { #expect(try await store.job(id: id)?.waitingReason == .paused) }
                 let job = try #require(try await store.job(id: id))
                 #expect(job.status == to, "job \(id): \(from?.rawValue ?? "new") on \(cause) should be \(to?.rawValue ?? "illegal"), is \(job.status)")
                 guard let to, let row = JobTransition.find(from: from, cause: cause, to: to) else { return }
@@ -153,6 +154,21 @@ struct TransitionConformanceTests {
             #expect(claimed.map(\.id) == [z1.id])
             _ = try await turn(components: ["s"])
             try await check(y2.id, from: .waiting, .holdForProject)
+
+            // Pauses: queued jobs wait (paused), new ones start so; a resume queues them again,
+            // behind an unfinished one of their configuration where there is one.
+            let g1 = try await store.createJobs(componentId: "ok", configId: "g")[0]
+            let g2 = try await store.createJobs(componentId: "ok", configId: "g")[0]
+            let scope = try PauseScope(projectId: "default", componentId: "ok", configId: "g")
+            #expect(try await store.pause(scope, by: "test") == (true, 2))
+            try await check(g1.id, from: .created, .pause)
+            try await check(g2.id, from: .waiting, .pause)
+            let g3 = try await store.createJobs(componentId: "ok", configId: "g")[0]
+            try await check(g3.id, from: nil, .createPaused)
+            #expect(try await turn(components: ["ok"]).isEmpty, "nothing of a paused configuration is claimed")
+            #expect(try await store.resume(scope) == (true, 3))
+            try await check(g1.id, from: .waiting, .resume)
+            try await check(g2.id, from: .waiting, .resumeBehind)
 
             // Every change the database made is a row of the table.
             var changes: [(Int64, String?, String)] = []

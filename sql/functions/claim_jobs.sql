@@ -16,6 +16,9 @@
 --   jobs_one_per_project_slot is the backstop. A limit takes effect at the next claim: a project
 --   whose running jobs still hold slots at or above a lowered limit is claimed for under a
 --   project lock, counting its running jobs, until none does.
+-- * Pauses (sql/functions/pauses.sql): jobs of a paused project, component or configuration
+--   are not candidates; a job paused after it was picked is not claimed (the final UPDATE
+--   re-checks its row).
 -- * Fair share: projects with claimable jobs are visited in turn, from p_after (the last
 --   project this worker's previous claim visited; worker_turn passes it back) round the key
 --   space, each project's heads oldest first. A project at its limit costs an index look-up, not
@@ -142,6 +145,7 @@ BEGIN
                               WHERE q.project_id BETWEEN project_ AND project_ AND q.status IN ('created', 'waiting') AND q.type = 'standard'
                               ORDER BY q.project_id, q.id LIMIT 1)
                   AND j.status IN ('created', 'waiting') AND j.waiting_reason IS DISTINCT FROM 'configuration-lock'
+                  AND j.waiting_reason IS DISTINCT FROM 'paused'
                   AND (j.status, j.waiting_reason) IS DISTINCT FROM ('waiting'::job_status, 'project-limit');
                 CONTINUE;
             END IF;
@@ -158,6 +162,7 @@ BEGIN
                 WHERE j.project_id BETWEEN project_ AND project_ AND j.status IN ('created', 'waiting') AND j.type = 'standard'
                   AND (j.delayed_start_time IS NULL OR j.delayed_start_time <= now_)
                   AND (p_components IS NULL OR j.component_id = ANY (p_components))
+                  AND NOT is_paused(j.project_id, j.component_id, j.config_id)
                   AND NOT EXISTS (SELECT 1 FROM jobs e
                                   WHERE e.project_id = j.project_id AND e.component_id = j.component_id AND e.config_id = j.config_id
                                     AND e.id < j.id AND e.status IN ('created', 'waiting')
@@ -268,8 +273,8 @@ BEGIN
         project_slot = t.slot
     FROM unnest(c_ids, c_slots) AS t(id, slot)
     WHERE j.id = t.id AND t.id = ANY (locked) AND NOT (t.id = ANY (blocked)) AND (p_containers OR t.slot IS NOT NULL)
-      -- Not killed or claimed since it was picked, and its retry delay has passed.
-      AND j.status IN ('created', 'waiting')
+      -- Not killed, claimed or paused since it was picked, and its retry delay has passed.
+      AND j.status IN ('created', 'waiting') AND j.waiting_reason IS DISTINCT FROM 'paused'
       AND (j.delayed_start_time IS NULL OR j.delayed_start_time <= clock_timestamp())
     RETURNING j.*;
 END $$;

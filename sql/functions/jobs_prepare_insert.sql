@@ -8,6 +8,8 @@
 --   job of its configuration is unfinished starts `waiting` with reason `configuration-lock`.
 --   A row-level BEFORE trigger sees the rows its statement inserted before this one, so the
 --   second of `jobs create --count 5` waits too.
+-- * In a paused scope (JobTransition create-paused): a job of a paused project, component or
+--   configuration starts `waiting` with reason `paused` (sql/functions/pauses.sql).
 DROP TRIGGER IF EXISTS jobs_set_run_id ON jobs;
 DROP FUNCTION IF EXISTS jobs_set_run_id();
 
@@ -32,7 +34,11 @@ BEGIN
         NEW.status := 'waiting';
         NEW.waiting_reason := 'configuration-lock';
     END IF;
+    IF NEW.status IN ('created', 'waiting') AND NEW.type = 'standard' AND is_paused(NEW.project_id, NEW.component_id, NEW.config_id) THEN
+        NEW.status := 'waiting';
+        NEW.waiting_reason := 'paused';
+    END IF;
     RETURN NEW;
 END $$;
 CREATE OR REPLACE TRIGGER jobs_prepare_insert BEFORE INSERT ON jobs FOR EACH ROW EXECUTE FUNCTION jobs_prepare_insert();
-COMMENT ON FUNCTION jobs_prepare_insert() IS 'Trigger: runId, the acting token, and waiting (configuration-lock) for a job queued behind an unfinished job of its configuration.';
+COMMENT ON FUNCTION jobs_prepare_insert() IS 'Trigger: runId, the acting token, waiting (configuration-lock) for a job queued behind an unfinished job of its configuration, waiting (paused) in a paused scope.';

@@ -2,9 +2,6 @@ import BatonModel
 import BatonStore
 import Crypto
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Logging
 import Synchronization
 import Metrics
@@ -24,6 +21,8 @@ public final class Notifier: Chore {
         /// Base of the links in notifications: `CONSOLE_URL/console/jobs/ID`.
         public var consoleURL: String = "http://127.0.0.1:8420"
         public var retry = NotificationRetry()
+        /// Where webhooks may be delivered. Default: public addresses only (`--outbound-allow` adds more).
+        public var outbound = OutboundPolicy()
         /// How often the outbox is read without a wake-up (retries falling due).
         public var pollInterval: Duration = .seconds(1)
         /// How often runs that go on or wait too long are looked for.
@@ -113,22 +112,22 @@ public final class Notifier: Chore {
     }
 
     func postWebhook(_ notification: PendingNotification, body: Data) async throws {
-        guard let url = URL(string: notification.target) else { throw SMTPClient.Failure(description: "invalid webhook URL") }
         let timestamp = String(Int(Date().timeIntervalSince1970))
-        var request = URLRequest(url: url)
-        request.httpMethod = "POST"
-        request.timeoutInterval = notification.timeoutSeconds
-        request.httpBody = body
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.setValue("baton-notifier", forHTTPHeaderField: "User-Agent")
-        request.setValue(notification.event, forHTTPHeaderField: "X-Baton-Event")
-        request.setValue(String(notification.id), forHTTPHeaderField: "X-Baton-Notification-Id")
-        request.setValue(timestamp, forHTTPHeaderField: "X-Baton-Timestamp")
-        request.setValue("sha256=" + Self.signature(secret: notification.secret ?? "", timestamp: timestamp, body: body), forHTTPHeaderField: "X-Baton-Signature")
-        let (data, response) = try await URLSession.shared.data(for: request)
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        guard (200..<300).contains(status) else {
-            throw SMTPClient.Failure(description: "webhook answered HTTP \(status): \(String(decoding: data.prefix(200), as: UTF8.self))")
+        let headers = [
+            ("Content-Type", "application/json"), ("User-Agent", "baton-notifier"),
+            ("X-Baton-Event", notification.event), ("X-Baton-Notification-Id", String(notification.id)),
+            ("X-Baton-Timestamp", timestamp),
+            ("X-Baton-Signature", "sha256=" + Self.signature(secret: notification.secret ?? "", timestamp: timestamp, body: body)),
+        ]
+        let response: OutboundHTTP.Response
+        do {
+            response = try await OutboundHTTP(policy: settings.outbound).send(.POST, url: notification.target, headers: headers, body: body,
+                                                                             limit: 200, timeout: .milliseconds(Int(notification.timeoutSeconds * 1000)))
+        } catch let failure as OutboundHTTP.Failure {
+            throw SMTPClient.Failure(description: failure.description)
+        }
+        guard (200..<300).contains(response.status) else {
+            throw SMTPClient.Failure(description: "webhook answered HTTP \(response.status): \(String(decoding: response.body, as: UTF8.self))")
         }
     }
 
