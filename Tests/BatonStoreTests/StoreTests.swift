@@ -68,7 +68,7 @@ struct StoreTests {
             #expect(missing.isEmpty, "without a comment: \(missing)")
             var tables: [String] = []
             for try await name in try await store.client.query("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1", logger: logger).decode(String.self) { tables.append(name) }
-            #expect(tables == ["components", "configurations", "console_sessions", "job_events", "jobs", "leaders", "notification_subscriptions", "notifications", "projects",
+            #expect(tables == ["components", "configurations", "console_sessions", "job_events", "jobs", "leaders", "notification_subscriptions", "notifications", "pauses", "projects",
                               "schedule_firings", "schedules", "schema_functions", "schema_migrations", "tokens", "workers"])
         }
     }
