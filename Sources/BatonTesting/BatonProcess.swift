@@ -8,6 +8,8 @@ import Glibc
 public final class BatonProcess: @unchecked Sendable {
     public let process: Process
     public let logPath: String
+    /// Whether the harness gave it its database's relay in `BATON_WAKEUPS` (the pooled run).
+    public private(set) var relayed = false
 
     /// The `baton` executable built next to the test runner (`swift build` builds it).
     public static func executable() throws -> String {
@@ -32,8 +34,9 @@ public final class BatonProcess: @unchecked Sendable {
         var env = ProcessInfo.processInfo.environment
         env["DATABASE_URL"] = databaseURL
         if ["worker", "coordinator"].contains(arguments.first), !arguments.contains(where: { $0 == "--wakeups" || $0.hasPrefix("--wakeups=") }),
-           let relay = TestPostgres.wakeups(for: databaseURL) {
+           let relay = try TestPostgres.wakeups(for: databaseURL) {
             env["BATON_WAKEUPS"] = relay
+            relayed = true
         }
         for (key, value) in environment { env[key] = value }
         process.environment = env
@@ -64,6 +67,15 @@ public final class BatonProcess: @unchecked Sendable {
             return true
         }
         return (relay, found)
+    }
+
+    /// Waits until each of `processes` that the harness gave its database's relay (the pooled
+    /// run) is connected to it; at once when none was. For tests whose workers must race from
+    /// the first job: before it connects, a worker only polls.
+    public static func waitForRelay(_ processes: [BatonProcess], timeout: Double = 30) async throws {
+        try await waitUntil(timeout: timeout, "the processes to reach their relay") {
+            processes.allSatisfy { !$0.relayed || $0.output.contains("connected to the wake-up relay") }
+        }
     }
 
     public var output: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }

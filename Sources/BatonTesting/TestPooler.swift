@@ -12,7 +12,7 @@ public struct TestPooler: Sendable {
     /// Server connections PgBouncer opens for one database at most.
     public static let poolSize = 10
     /// Server connections PgBouncer opens in all at most.
-    public static let maxServerConnections = 40
+    public static let maxServerConnections = 120
 
     /// `BATON_TEST_POOLER`: nil when unset or empty (the tests talk to PostgreSQL directly).
     public static let requested: String? = ProcessInfo.processInfo.environment["BATON_TEST_POOLER"].flatMap { $0.isEmpty ? nil : $0 }
@@ -35,24 +35,37 @@ public struct TestPooler: Sendable {
         public let servers: Int
     }
 
-    /// SHOW POOLS, read with psql: the admin console speaks only the simple query protocol.
+    /// SHOW POOLS: each database's clients and server connections.
     public func pools() throws -> [Pool] {
-        let (status, output) = try TestPython.run(try Self.psql(), [adminURL, "--no-psqlrc", "--no-align", "--field-separator=|", "--command=SHOW POOLS"])
-        guard status == 0 else { throw BatonError(.environment, "SHOW POOLS failed: \(output.suffix(300))") }
+        try show("POOLS").map { row in
+            func sum(_ columns: [String]) -> Int { columns.reduce(0) { $0 + (Int(row[$1] ?? "") ?? 0) } }
+            return Pool(database: row["database"] ?? "", clients: sum(["cl_active", "cl_waiting"]),
+                        servers: sum(["sv_active", "sv_idle", "sv_used", "sv_tested", "sv_login"]))
+        }
+    }
+
+    /// The PostgreSQL backends (process ids) of PgBouncer's server connections to `database` now (SHOW SERVERS).
+    public func serverPids(database: String) throws -> Set<Int> {
+        Set(try show("SERVERS").filter { $0["database"] == database }.compactMap { $0["remote_pid"].flatMap { Int($0) } })
+    }
+
+    /// The transactions PgBouncer has passed on to `database`'s server connections since it started (SHOW STATS).
+    public func transactions(database: String) throws -> Int {
+        try show("STATS").first { $0["database"] == database }.flatMap { $0["total_xact_count"].flatMap { Int($0) } } ?? 0
+    }
+
+    /// `SHOW WHAT` on the admin console, read with psql (the console speaks only the simple
+    /// query protocol), as one dictionary of column to value a row.
+    public func show(_ what: String) throws -> [[String: String]] {
+        let (status, output) = try TestPython.run(try Self.psql(), [adminURL, "--no-psqlrc", "--no-align", "--field-separator=|", "--command=SHOW \(what)"])
+        guard status == 0 else { throw BatonError(.environment, "SHOW \(what) on PgBouncer's console failed: \(output.suffix(300))") }
         let lines = output.split(separator: "\n").map { $0.split(separator: "|", omittingEmptySubsequences: false).map(String.init) }
         // The header is the first line naming the columns (psql may warn first about versions).
-        guard let headerAt = lines.firstIndex(where: { $0.contains("database") && $0.contains("cl_active") }),
-              let database = lines[headerAt].firstIndex(of: "database") else {
-            throw BatonError(.environment, "SHOW POOLS printed no header: \(output.suffix(300))")
+        guard let headerAt = lines.firstIndex(where: { $0.contains("database") }) else {
+            throw BatonError(.environment, "SHOW \(what) printed no header: \(output.suffix(300))")
         }
         let header = lines[headerAt]
-        let clientColumns = ["cl_active", "cl_waiting"].compactMap { header.firstIndex(of: $0) }
-        let serverColumns = ["sv_active", "sv_idle", "sv_used", "sv_tested", "sv_login"].compactMap { header.firstIndex(of: $0) }
-        guard clientColumns.count == 2, serverColumns.count == 5 else { throw BatonError(.environment, "SHOW POOLS lacks columns: \(header)") }
-        return lines[(headerAt + 1)...].filter { $0.count == header.count }.map { row in
-            Pool(database: row[database], clients: clientColumns.reduce(0) { $0 + (Int(row[$1]) ?? 0) },
-                 servers: serverColumns.reduce(0) { $0 + (Int(row[$1]) ?? 0) })
-        }
+        return lines[(headerAt + 1)...].filter { $0.count == header.count }.map { Dictionary(uniqueKeysWithValues: zip(header, $0)) }
     }
 
     static func psql() throws -> String {

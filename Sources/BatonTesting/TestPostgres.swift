@@ -13,13 +13,17 @@ import Glibc
 /// Each caller of `makeDatabase` gets a fresh, migrated database.
 ///
 /// With `BATON_TEST_POOLER=pgbouncer` the tests reach that server through a PgBouncer in
-/// transaction mode (`TestPooler`), as a fleet behind a pooler does: `makeDatabase` returns URLs
-/// through it, and each database gets a `baton relay` on a direct connection, whose address
-/// every worker and coordinator started with `BatonProcess` gets in `BATON_WAKEUPS`.
+/// transaction mode (`TestPooler`), as a fleet behind a pooler does: `makeDatabase` migrates the
+/// database directly (as `baton migrate` with a direct URL would) and returns a URL through
+/// PgBouncer; each worker and coordinator started with `BatonProcess` for such a database gets in
+/// `BATON_WAKEUPS` the address of the database's `baton relay`, which connects directly (over
+/// the server's Unix socket when known, so PostgreSQL tells its sessions from PgBouncer's, which
+/// come over TCP).
 public actor TestPostgres {
     public static let shared = TestPostgres()
 
-    typealias Server = (host: String, port: Int, user: String, password: String?)
+    /// The server: its address and login, and the folder of its Unix socket when known.
+    typealias Server = (host: String, port: Int, user: String, password: String?, socket: String?)
     /// The server, and the pooler in front of it when one was asked for.
     typealias Setup = (server: Server, pooler: TestPooler?)
     /// One start shared by every caller: the actor is re-entrant across the awaits of a start.
@@ -39,18 +43,15 @@ public actor TestPostgres {
         try await Store.withStore(url: Self.url(server, database: "postgres"), logger: logger) { store in
             try await store.createDatabase(database)
         }
-        var url = Self.url(server, database: database)
-        if let pooler {
-            // The relay LISTENs: a session of its own, straight to the server.
-            let (relay, port) = try await BatonProcess.relay(databaseURL: url)
-            Self.state.withLock { $0.relays[database] = (relay, "127.0.0.1:\(port)") }
-            url = pooler.url(database: database)
+        let direct = Self.url(server, database: database)
+        if migrate {
+            try await Store.withStore(url: direct, logger: logger) { store in
+                try await Migrator(directory: try Migrator.defaultDirectory()).migrate(store)
+            }
         }
-        guard migrate else { return url }
-        try await Store.withStore(url: url, logger: logger) { store in
-            try await Migrator(directory: try Migrator.defaultDirectory()).migrate(store)
-        }
-        return url
+        guard let pooler else { return direct }
+        Self.state.withLock { $0.pooled[database] = Self.url(server, database: database, socket: true) }
+        return pooler.url(database: database)
     }
 
     /// The PgBouncer the tests go through, or nil when they talk to PostgreSQL directly.
@@ -67,10 +68,20 @@ public actor TestPostgres {
     }
 
     /// `BATON_WAKEUPS` for a worker or coordinator of `databaseURL`'s database: the address of
-    /// its relay when the tests go through the pooler, else nil.
-    nonisolated static func wakeups(for databaseURL: String) -> String? {
+    /// its relay when the database is one made through the pooler, else nil. The relay starts
+    /// with the database's first worker or coordinator (most tests start none) on a free port and
+    /// runs until the test process ends; whoever comes before it listens reconnects with backoff.
+    nonisolated static func wakeups(for databaseURL: String) throws -> String? {
         guard let database = database(of: databaseURL) else { return nil }
-        return state.withLock { $0.relays[database]?.address }
+        return try state.withLock { state in
+            if let relay = state.relays[database] { return relay.address }
+            guard let direct = state.pooled[database] else { return nil }
+            let port = freePort()
+            // The relay LISTENs: a session of its own, straight to the server.
+            let relay = try BatonProcess(["relay", "--port", "\(port)"], databaseURL: direct)
+            state.relays[database] = (relay, "127.0.0.1:\(port)")
+            return "127.0.0.1:\(port)"
+        }
     }
 
     static func database(of url: String) -> String? {
@@ -78,9 +89,17 @@ public actor TestPostgres {
         return String(path.dropFirst())
     }
 
-    static func url(_ server: Server, database: String) -> String {
+    /// `database` on `server`, over its Unix socket when `socket` and the socket is known.
+    static func url(_ server: Server, database: String, socket: Bool = false) -> String {
         let credentials = server.password.map { "\(server.user):\($0)" } ?? server.user
-        return "postgres://\(credentials)@\(server.host):\(server.port)/\(database)"
+        let query = socket ? server.socket.map { "?host=\($0)" } ?? "" : ""
+        return "postgres://\(credentials)@\(server.host):\(server.port)/\(database)\(query)"
+    }
+
+    /// Whether the relays reach the server over its Unix socket (and every TCP session of a test
+    /// database comes from PgBouncer): false when `DATABASE_URL` names no socket (`?host=/dir`).
+    public func relaysUseSocket() async throws -> Bool {
+        try await start().server.socket != nil
     }
 
     private func start() async throws -> Setup {
@@ -103,7 +122,8 @@ public actor TestPostgres {
     private static func startServer(logger: Logger) async throws -> Server {
         if let env = ProcessInfo.processInfo.environment["DATABASE_URL"], !env.isEmpty,
            let components = URLComponents(string: env), let host = components.host {
-            return (host, components.port ?? 5432, components.user ?? "postgres", components.password)
+            let socket = components.queryItems?.first { $0.name == "host" && $0.value?.hasPrefix("/") == true }?.value
+            return (host, components.port ?? 5432, components.user ?? "postgres", components.password, socket)
         }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("baton-test-\(getpid())").path
         var lastError: (any Error)?
@@ -115,7 +135,7 @@ public actor TestPostgres {
                 _ = try await local.up(logger: logger)
                 Self.state.withLock { $0.serverDirectory = directory }
                 Self.registerCleanup()
-                return ("127.0.0.1", port, "postgres", String?.none)
+                return ("127.0.0.1", port, "postgres", String?.none, local.socketDirectory)
             } catch {
                 lastError = error
             }
@@ -142,6 +162,8 @@ public actor TestPostgres {
 
     /// What the test process started and stops at its exit.
     private struct Started {
+        /// The databases made through the pooler, each with its direct URL for its relay.
+        var pooled: [String: String] = [:]
         var relays: [String: (process: BatonProcess, address: String)] = [:]
         var pooler: (process: Process, directory: String)?
         var serverDirectory: String?
