@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import csv
 import fcntl
+import hashlib
 import io
 import json
 import os
@@ -27,6 +28,9 @@ from pathlib import Path
 
 CHAOS_DIR = Path(__file__).resolve().parent
 ROOT = CHAOS_DIR.parent
+# Marks this checkout's processes (the start of every CHAOS_RUN token): two checkouts may run
+# chaos/run at once, and one must not sweep the other's fleet away as "left by an earlier run".
+CHECKOUT = hashlib.sha1(str(ROOT).encode()).hexdigest()[:10]
 PG_DIR = CHAOS_DIR / ".pg"
 LOG_DIR = CHAOS_DIR / ".logs"
 STATE_DIR = LOG_DIR / "state"          # stamps.log and locks/ of the stamping jobs
@@ -121,7 +125,7 @@ class Fault:
 @dataclass
 class Proc:
     """A fleet process slot: restarted by the supervisor when it dies, as a deployment would."""
-    kind: str                 # worker | coordinator
+    kind: str                 # worker | coordinator | relay
     base: str                 # chaos-w1, chaos-c1, chaos-kwa-w1
     argv: list
     env: dict
@@ -170,7 +174,9 @@ class Harness:
         self.scenarios = scenarios
         self.selected = scenarios
         self.t0 = time.time()
-        self.token = f"{os.getpid()}-{int(self.t0)}"
+        # The checkout's mark first: the sweeps of leftovers touch only this checkout's processes,
+        # never those of a chaos/run of another checkout on the same machine.
+        self.token = f"{CHECKOUT}-{os.getpid()}-{int(self.t0)}"
         self.out_lock = threading.Lock()
         self.lock = threading.RLock()
         self.abort = threading.Event()
@@ -206,6 +212,7 @@ class Harness:
         self.lane_components: set[str] = set()
         self.extra: dict[str, dict] = {}          # scenario -> free-form figures for notes
         self.lane_cleanups: dict[str, list] = {}  # scenario -> callables run after its workers stopped
+        self.cleanups: list = []                  # callables run at the end, once the fleet has stopped
         self.scenario_checks: list[tuple[str, int]] = []
 
     # ----------------------------------------------------------------- output
@@ -453,22 +460,29 @@ CREATE TRIGGER chaos_transitions_update AFTER UPDATE OF status ON jobs
         return env
 
     def add_worker(self, base: str, components: list[str] | None, concurrency: int = 4,
-                   url: str | None = None, scenario: str | None = None, log_name: str | None = None) -> Proc:
-        if self.abort.is_set():
-            raise Aborted()
+                   url: str | None = None, scenario: str | None = None, log_name: str | None = None,
+                   args: tuple = (), lease: float = LEASE) -> Proc:
         # Jobs get none of the worker's environment unless passed on: CHAOS_RUN marks their processes.
-        argv = ["worker", "--concurrency", str(concurrency), "--lease-seconds", f"{LEASE:g}", "--pass-env", "CHAOS_RUN"]
+        argv = ["worker", "--concurrency", str(concurrency), "--lease-seconds", f"{lease:g}", "--pass-env", "CHAOS_RUN",
+                *args]
         if components:
             argv += ["--components", ",".join(components)]
-        proc = Proc("worker", base, argv, self.fleet_env(url), LOG_DIR / f"{log_name or base}.log", scenario=scenario)
-        with self.lock:
-            self.procs.append(proc)
-            self.start_proc(proc)
-        return proc
+        return self.add_proc(Proc("worker", base, argv, self.fleet_env(url), LOG_DIR / f"{log_name or base}.log",
+                                  scenario=scenario))
 
-    def add_coordinator(self, n: int) -> Proc:
-        proc = Proc("coordinator", f"chaos-c{n}", ["coordinator", "--standby-seconds", "0.5", "--leader-lease-seconds", "3"], self.fleet_env(),
-                    LOG_DIR / f"coordinator-{n}.log")
+    def add_coordinator(self, n: int, prefix: str = "chaos-c", url: str | None = None, args: tuple = (),
+                        log_name: str | None = None) -> Proc:
+        return self.add_proc(Proc("coordinator", f"{prefix}{n}",
+                                  ["coordinator", "--standby-seconds", "0.5", "--leader-lease-seconds", "3", *args],
+                                  self.fleet_env(url), LOG_DIR / f"{log_name or f'coordinator-{n}'}.log"))
+
+    def add_relay(self, base: str, port: int) -> Proc:
+        """A wake-up relay (`baton relay`) on the direct URL: it holds the fleet's one LISTEN connection."""
+        return self.add_proc(Proc("relay", base, ["relay", "--port", str(port)], self.fleet_env(), LOG_DIR / f"{base}.log"))
+
+    def add_proc(self, proc: Proc) -> Proc:
+        if self.abort.is_set():
+            raise Aborted()
         with self.lock:
             self.procs.append(proc)
             self.start_proc(proc)
@@ -478,13 +492,13 @@ CREATE TRIGGER chaos_transitions_update AFTER UPDATE OF status ON jobs
         proc.gen += 1
         proc.killed = False
         proc.stopped = False
-        flag = "--worker-id" if proc.kind == "worker" else "--coordinator-id"
+        flag = {"worker": ["--worker-id", proc.name], "coordinator": ["--coordinator-id", proc.name]}.get(proc.kind, [])
         with open(proc.log_path, "a") as f:
             f.write(f"=== {time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime())}: start {proc.name}\n")
         log = open(proc.log_path, "a")
         # A session of its own: a signal meant for chaos/run (Ctrl-C) does not reach it, and
         # signalling the worker's pid reaches the worker alone.
-        proc.popen = subprocess.Popen([str(self.baton_bin), *proc.argv, flag, proc.name], env=proc.env,
+        proc.popen = subprocess.Popen([str(self.baton_bin), *proc.argv, *flag], env=proc.env,
                                       stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                       start_new_session=True)
         log.close()
@@ -572,13 +586,18 @@ CREATE TRIGGER chaos_transitions_update AFTER UPDATE OF status ON jobs
         except ProcessLookupError:
             pass
 
+    def stream_worker_components(self) -> list[str]:
+        """What the stream's workers run: the stream's components and the window scenarios' own."""
+        return list(STREAM_COMPONENTS) + [c for c in self.owned if c not in self.lane_components]
+
     def general_workers(self) -> list[Proc]:
+        """The stream's workers in service (not those a scenario retired)."""
         with self.lock:
-            return [p for p in self.procs if p.kind == "worker" and p.scenario is None]
+            return [p for p in self.procs if p.kind == "worker" and p.scenario is None and not p.retired]
 
     def coordinators(self) -> list[Proc]:
         with self.lock:
-            return [p for p in self.procs if p.kind == "coordinator"]
+            return [p for p in self.procs if p.kind == "coordinator" and not p.retired]
 
     # ----------------------------------------------------------------- jobs
 
@@ -699,7 +718,7 @@ CREATE TRIGGER chaos_transitions_update AFTER UPDATE OF status ON jobs
             env = dict(e.split(b"=", 1) for e in environ if b"=" in e)
             tag = env.get(b"CHAOS_RUN")
             how = ""
-            if tag is not None and (any_token or tag == token_b):
+            if tag is not None and (tag == token_b or (any_token and tag.startswith(f"{CHECKOUT}-".encode()))):
                 how = "env"
             elif stamp_b in cmdline:
                 how = "cmdline"
@@ -741,6 +760,16 @@ CREATE TRIGGER chaos_transitions_update AFTER UPDATE OF status ON jobs
             for job in {p.job for p in procs if p.job}:
                 self.seen_alive.setdefault(job, []).append(now)
 
+    @staticmethod
+    def still_alive(p: JobProc) -> bool:
+        """Whether the process is still there, and still the job's (its pid not taken by another)."""
+        try:
+            with open(f"/proc/{p.pid}/environ", "rb") as f:
+                env = f.read()
+        except OSError:
+            return False
+        return (b"BATON_JOB_ID=" + str(p.job).encode() + b"\0") in env + b"\0" if p.job else True
+
     def note_orphan(self, p: JobProc) -> bool:
         with self.lock:
             if p.pid in self.orphans:
@@ -753,6 +782,10 @@ CREATE TRIGGER chaos_transitions_update AFTER UPDATE OF status ON jobs
         left running until its scenario sweeps, so what it does meanwhile shows)."""
         while not self.sup_stop.wait(1.0):
             try:
+                # A process is judged by when it was seen alive, not by when the look ended: on a
+                # loaded machine reading every /proc entry can take seconds, and a process seen
+                # early in the scan may have ended, with its job, before the scan was over.
+                scanned = time.time()
                 seen = self.job_processes()
                 self.saw(seen)
                 procs = [p for p in seen if p.job and p.pid not in self.orphans]
@@ -762,7 +795,7 @@ CREATE TRIGGER chaos_transitions_update AFTER UPDATE OF status ON jobs
                 now = time.time()
                 for p in procs:
                     st = states.get(p.job, {})
-                    if st.get("status") in FINAL and st.get("ended") and float(st["ended"]) < now - 2:
+                    if st.get("status") in FINAL and st.get("ended") and float(st["ended"]) < scanned - 2 and self.still_alive(p):
                         if self.note_orphan(p):
                             self.log(f"orphan: pid {p.pid} of job {p.job} ({st['status']} {now - float(st['ended']):.1f} s ago) "
                                      f"is alive: {p.cmd}")
@@ -801,8 +834,9 @@ CREATE TRIGGER chaos_transitions_update AFTER UPDATE OF status ON jobs
         return orphans, stragglers_n
 
     def sweep_leftovers(self) -> None:
-        """Processes of an earlier run that was itself killed (found by their marks); the run lock
-        proves no other chaos/run is active."""
+        """Processes of an earlier run of this checkout that was itself killed (found by their
+        marks: a CHAOS_RUN token that starts with this checkout's mark); the run lock proves no
+        other chaos/run of this checkout is active. Another checkout's run is left alone."""
         pids = set()
         for p in self.job_processes(any_token=True):
             pids.add(p.pid)
@@ -811,13 +845,13 @@ CREATE TRIGGER chaos_transitions_update AFTER UPDATE OF status ON jobs
                 continue
             try:
                 with open(f"/proc/{name}/environ", "rb") as f:
-                    if b"CHAOS_RUN=" not in f.read():
+                    if f"\0CHAOS_RUN={CHECKOUT}-".encode() not in b"\0" + f.read():
                         continue
                 with open(f"/proc/{name}/cmdline", "rb") as f:
                     cmd = f.read()
             except OSError:
                 continue
-            if str(BIN_DIR).encode() in cmd or b"baton" in cmd.split(b"\0")[0]:
+            if str(BIN_DIR).encode() in cmd or b"baton" in cmd.split(b"\0")[0]:   # with this checkout's mark
                 pids.add(int(name))
         pids.discard(os.getpid())
         for pid in pids:
@@ -883,9 +917,7 @@ CREATE TRIGGER chaos_transitions_update AFTER UPDATE OF status ON jobs
             self.add_coordinator(n)
         if stream:
             for n in range(1, GENERAL_WORKERS + 1):
-                self.add_worker(f"chaos-w{n}", list(STREAM_COMPONENTS) +
-                                [c for c, s in self.owned.items() if c not in self.lane_components],
-                                log_name=f"worker-{n}")
+                self.add_worker(f"chaos-w{n}", self.stream_worker_components(), log_name=f"worker-{n}")
         self.log(f"started {len(self.procs)} processes: {' '.join(p.name for p in self.procs)} "
                  f"(workers --lease-seconds {LEASE:g}, coordinators --standby-seconds 0.5 --leader-lease-seconds 3)")
         self.sleep(1)
@@ -1043,6 +1075,11 @@ CREATE TRIGGER chaos_transitions_update AFTER UPDATE OF status ON jobs
                      f"(found by {p.how}): {p.cmd}; SIGKILL")
             self.kill_pid(p.pid)
         self.final_orphans += len(left)
+        while self.cleanups:
+            try:
+                self.cleanups.pop()()
+            except Exception:
+                self.warn(f"cleanup failed:\n{traceback.format_exc()}")
         if self.db_started:
             self.db_started = False
             self.log("stopping PostgreSQL: baton db down --data-dir chaos/.pg")

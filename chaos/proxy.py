@@ -31,6 +31,9 @@ SSL_REQUEST = 80877103
 GSSENC_REQUEST = 80877104
 CANCEL_REQUEST = 80877102
 MARKER = b"worker_turn"
+# The column of the job id in the reply of a worker turn (SELECT accepted, claim_cursor, id, ...:
+# BatonStore WorkerSession.turn), when the reply has no RowDescription to name it.
+ID_COLUMN = 2
 
 
 class Drop:
@@ -246,12 +249,39 @@ class Proxy:
             return
 
 
+def _column_names(message: bytes) -> list[str]:
+    """The field names of a RowDescription ('T') message."""
+    body = message[5:]
+    (count,) = struct.unpack("!h", body[:2])
+    offset = 2
+    names = []
+    for _ in range(count):
+        end = body.index(b"\0", offset)
+        names.append(body[offset:end].decode("utf-8", "replace"))
+        offset = end + 1 + 18   # table oid, column number, type oid, size, modifier, format
+    return names
+
+
 def _claimed_ids(messages: list[bytes]) -> tuple[list[int], int]:
-    """Job ids in the DataRows of a worker_turn reply: the second column (id) when not NULL."""
+    """Job ids in the DataRows of a worker_turn reply: the column named `id` (found in the reply's
+    RowDescription; the turn also returns `accepted` and `claim_cursor` before it) when not NULL.
+    A reply without a RowDescription (the statement was prepared before, and its description
+    not asked again) is read by the column worker_turn's query puts it in: the third. A value
+    that is neither text digits nor an int8 counts as -1 (claimed, id unreadable)."""
     ids: list[int] = []
     rows = 0
+    column = ID_COLUMN
     for message in messages:
-        if message[:1] != b"D":
+        kind = message[:1]
+        if kind == b"T":
+            try:
+                names = _column_names(message)
+            except (struct.error, ValueError):
+                continue
+            if "id" in names:
+                column = names.index("id")
+            continue
+        if kind != b"D":
             continue
         rows += 1
         body = message[5:]
@@ -259,7 +289,7 @@ def _claimed_ids(messages: list[bytes]) -> tuple[list[int], int]:
             (count,) = struct.unpack("!h", body[:2])
             offset = 2
             values = []
-            for _ in range(min(count, 2)):
+            for _ in range(min(count, column + 1)):
                 (size,) = struct.unpack("!i", body[offset:offset + 4])
                 offset += 4
                 if size < 0:
@@ -267,8 +297,8 @@ def _claimed_ids(messages: list[bytes]) -> tuple[list[int], int]:
                 else:
                     values.append(body[offset:offset + size])
                     offset += size
-            if len(values) == 2 and values[1] is not None:
-                raw = values[1]
+            if len(values) == column + 1 and values[column] is not None:
+                raw = values[column]
                 if raw.isdigit():
                     ids.append(int(raw))
                 elif len(raw) == 8:

@@ -200,6 +200,86 @@ class Workload:
         return "".join(Path(self.log.name).read_text(errors="replace").splitlines(keepends=True)[-8:])
 
 
+class Pooler:
+    """PgBouncer started from a deploy file's pgbouncer.ini and userlist, with only what cannot hold
+    on this machine changed: its [databases] point at the local PostgreSQL, it listens on a free
+    loopback port, its files live in a temporary folder, and it talks to the local server without
+    TLS (the local server has none). Everything else (pool mode, auth type, ignored start-up
+    parameters) is the file's own, so a workload that answers its probes through it shows that the
+    file lets Baton through."""
+
+    def __init__(self, label, ini, userlist, server_url):
+        self.label = label
+        server = re.match(r"postgres(?:ql)?://[^@]*@([^:/]+):(\d+)/", server_url)
+        if not server:
+            raise ValueError(f"{label}: cannot read host and port of {server_url}")
+        self.dir = tempfile.mkdtemp(prefix="deploy-pgbouncer-")
+        os.chmod(self.dir, 0o755)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        replaced = {
+            "listen_addr": "127.0.0.1", "listen_port": str(self.port), "auth_file": f"{self.dir}/userlist.txt",
+            "server_tls_sslmode": "disable", "logfile": f"{self.dir}/pgbouncer.log", "pidfile": f"{self.dir}/pgbouncer.pid",
+        }
+        lines, seen = [], set()
+        for line in ini.splitlines():
+            key = line.split("=", 1)[0].strip()
+            if key == "*":
+                line = f"* = host={server.group(1)} port={server.group(2)}"
+            elif key in replaced:
+                line, _ = f"{key} = {replaced[key]}", seen.add(key)
+            lines.append(line)
+        lines += [f"{k} = {v}" for k, v in replaced.items() if k not in seen and k != "server_tls_sslmode"]
+        Path(self.dir, "pgbouncer.ini").write_text("\n".join(lines) + "\n")
+        Path(self.dir, "userlist.txt").write_text(userlist)
+        for name in ("pgbouncer.ini", "userlist.txt"):
+            os.chmod(Path(self.dir, name), 0o644)
+        binary = next((b for b in ("/usr/sbin/pgbouncer", "/usr/bin/pgbouncer") if os.access(b, os.X_OK)), None)
+        if not binary:
+            raise ValueError("pgbouncer is not installed: apt-get install -y pgbouncer (scripts/ensure-packages does)")
+        argv = [binary, f"{self.dir}/pgbouncer.ini"]
+        if os.geteuid() == 0:  # PgBouncer refuses to run as root
+            argv = ["runuser", "-u", "postgres", "--"] + argv
+            subprocess.run(["chown", "-R", "postgres", self.dir], check=True)
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        self.close()
+        raise ValueError(f"{label}: PgBouncer did not start: {self.log()}")
+
+    def url(self, user, password, database):
+        return f"postgres://{user}:{password}@127.0.0.1:{self.port}/{database}"
+
+    def log(self):
+        path = Path(self.dir, "pgbouncer.log")
+        return "".join(path.read_text(errors="replace").splitlines(keepends=True)[-6:]) if path.exists() else "(no log)"
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        subprocess.run(["rm", "-rf", self.dir], check=False)
+
+
+def credentials(url):
+    """(user, password) of a postgres:// URL."""
+    m = re.match(r"postgres(?:ql)?://([^:@/]+):([^@/]*)@", url)
+    if not m:
+        raise ValueError(f"no user and password in {url}")
+    return m.group(1), m.group(2)
+
+
 def wait_for(what, probe, proc, seconds=30):
     deadline = time.monotonic() + seconds
     last = None
@@ -234,22 +314,53 @@ def probes():
     if result.returncode != 0:
         fail([f"migrate-job.yaml: {' '.join(migrate.get('args', []))} failed: {result.stdout[-400:]}{result.stderr[-400:]}"])
 
+    local_database = url.rsplit("/", 1)[1].split("?")[0]
+    # The fleet's PgBouncer, from the manifests' ConfigMap and Secret; workloads whose
+    # DATABASE_URL is the Secret's DATABASE_URL_POOLED connect through it.
+    secret = yaml.safe_load((K8S / "secret.yaml").read_text())["stringData"]
+    k8s_pooler = Pooler("deploy/k8s pgbouncer", yaml.safe_load((K8S / "pgbouncer-configmap.yaml").read_text())["data"]["pgbouncer.ini"],
+                        yaml.safe_load((K8S / "pgbouncer-secret.yaml").read_text())["stringData"]["userlist.txt"], url)
+    compose = yaml.safe_load(Path("docker-compose.yml").read_text())
+    compose_pooler = Pooler("docker-compose.yml pgbouncer", Path("deploy/pgbouncer/pgbouncer.ini").read_text(),
+                            Path("deploy/pgbouncer/userlist.txt").read_text(), url)
+    # The users the deploy files log in with: trusted by the local server, so only PgBouncer checks passwords.
+    for user in {credentials(secret["DATABASE_URL_POOLED"])[0], credentials(compose["x-pooled-env"]["DATABASE_URL"])[0]}:
+        subprocess.run(["psql", "-X", "-q", url, "-c", f'DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = \'{user}\') THEN CREATE ROLE "{user}" LOGIN SUPERUSER; END IF; END $$'],
+                       check=True, capture_output=True)
+    try:
+        _probe_workloads(baton, url, local_database, address, database_env, secret, k8s_pooler, compose, compose_pooler, problems, checked)
+    finally:
+        k8s_pooler.close()
+        compose_pooler.close()
+    if problems:
+        fail(problems)
+    print(f"{len(checked)} probes answered, Kubernetes ones on {address}: " + ", ".join(checked))
+
+
+def _probe_workloads(baton, url, local_database, address, database_env, secret, k8s_pooler, compose, compose_pooler, problems, checked):
     for name in yaml.safe_load((K8S / "kustomization.yaml").read_text())["resources"]:
         manifest = yaml.safe_load((K8S / name).read_text())
         if manifest.get("kind") != "Deployment":
             continue
         for container in manifest["spec"]["template"]["spec"]["containers"]:
+            if container["image"] != "baton":
+                continue  # PgBouncer: started above from its ConfigMap, probed through the workloads that use it
             env = {"POD_NAME": f"{manifest['metadata']['name']}-probe-0"}
+            pooled = False
             for item in container.get("env", []):
                 if "value" in item:
                     env[item["name"]] = expand(item["value"], env)
                 elif item["name"] in database_env:
                     env[item["name"]] = database_env[item["name"]]
+                    key = item.get("valueFrom", {}).get("secretKeyRef", {}).get("key")
+                    pooled = pooled or (item["name"] == "DATABASE_URL" and key == "DATABASE_URL_POOLED")
             env.update(database_env)
+            if pooled:
+                env["DATABASE_URL"] = k8s_pooler.url(*credentials(secret["DATABASE_URL_POOLED"]), local_database)
             argv = [baton] + [expand(a, env) for a in container.get("command", [])[1:] + container.get("args", [])]
             ports = {p["name"]: p["containerPort"] for p in container.get("ports", []) if "name" in p}
             declared = [(kind, container[kind]["httpGet"]) for kind in ("livenessProbe", "readinessProbe") if "httpGet" in container.get(kind, {})]
-            label = f"{name} {container['name']}"
+            label = f"{name} {container['name']}" + (" (through PgBouncer)" if pooled else "")
             busy = [p for p in {ports.get(g["port"], g["port"]) for _, g in declared} if not port_free(int(p))]
             if busy:
                 problems.append(f"{label}: port {busy} is taken on this machine; free it to run this check")
@@ -264,15 +375,18 @@ def probes():
                     else:
                         checked.append(f"{label} {kind}")
 
-    compose = yaml.safe_load(Path("docker-compose.yml").read_text())
     for service_name, service in compose["services"].items():
         check = (service.get("healthcheck") or {}).get("test")
         if not check or service.get("image", "").split(":")[0] != "baton":
             continue
         env = {k: str(v) for k, v in (service.get("environment") or {}).items()}
+        pooled = "@pgbouncer:" in env.get("DATABASE_URL", "")
+        pooled_credentials = credentials(env["DATABASE_URL"]) if pooled else None
         env.update({k: v for k, v in database_env.items() if k in env or k == "DATABASE_URL"})
+        if pooled:
+            env["DATABASE_URL"] = compose_pooler.url(*pooled_credentials, local_database)
         argv = [baton] + [str(a) for a in service["command"]]
-        label = f"docker-compose.yml {service_name}"
+        label = f"docker-compose.yml {service_name}" + (" (through PgBouncer)" if pooled else "")
         test = [str(t) for t in (check[1:] if check[0] in ("CMD", "CMD-SHELL") else check)]
         if check[0] == "CMD-SHELL":
             test = ["sh", "-c", " ".join(test)]
@@ -290,9 +404,6 @@ def probes():
                 problems.append(problem + "\n" + w.tail())
             else:
                 checked.append(f"{label} healthcheck")
-    if problems:
-        fail(problems)
-    print(f"{len(checked)} probes answered, Kubernetes ones on {address}: " + ", ".join(checked))
 
 
 if __name__ == "__main__":

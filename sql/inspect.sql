@@ -28,14 +28,18 @@ FROM jobs
 WHERE status IN ('processing', 'terminating')
 ORDER BY start_time;
 
--- Jobs waiting, and why (configuration-lock, project-limit, phase), with what holds them.
+-- Jobs waiting, and why (configuration-lock, project-limit, paused), with what holds them: the
+-- running job of their configuration, the project's limit in use, the pause (baton pauses list).
 SELECT w.id AS job_id, w.component_id, w.config_id, w.waiting_reason,
        now() - w.created_time AS waiting_for,
        (SELECT r.id FROM jobs r
          WHERE (r.project_id, r.component_id, r.config_id) = (w.project_id, w.component_id, w.config_id)
            AND r.status IN ('processing', 'terminating')) AS held_by_job,
        (SELECT count(*) FROM jobs r WHERE r.project_id = w.project_id AND r.status IN ('processing', 'terminating'))
-           || ' / ' || p.max_parallel_jobs AS project_running
+           || ' / ' || p.max_parallel_jobs AS project_running,
+       (SELECT string_agg(concat_ws('/', s.project_id, s.component_id, s.config_id), ', ') FROM pauses s
+         WHERE s.project_id = w.project_id AND (s.component_id IS NULL OR s.component_id = w.component_id)
+           AND (s.config_id IS NULL OR s.config_id = w.config_id)) AS paused_by
 FROM jobs w JOIN projects p ON p.id = w.project_id
 WHERE w.status = 'waiting'
 ORDER BY w.id

@@ -59,6 +59,23 @@ public enum Apply {
     }
 
     public static func apply(_ documents: [JSONValue], store: Store) async throws -> Summary {
+        let set = try await check(documents, store: store)
+        try await store.apply(set)
+        return summary(set)
+    }
+
+    /// What `apply` of `set` reports: counts and the orchestrations' warnings.
+    public static func summary(_ set: ApplySet) -> Summary {
+        let warnings = set.orchestrations.flatMap { spec in
+            spec.definition.warnings.map { "orchestration '\(spec.id)' (project \(spec.projectId)) \($0.field): \($0.message)" }
+        }
+        return Summary(projects: set.projects.count, components: set.components.count, configurations: set.configurations.count,
+                       orchestrations: set.orchestrations.count, schedules: set.schedules.count,
+                       notifications: set.notifications.count, warnings: warnings)
+    }
+
+    /// Checks the whole file against what is stored; throws every problem at once (nothing is written).
+    public static func check(_ documents: [JSONValue], store: Store) async throws -> ApplySet {
         let referenced = ApplySet.referencedComponents(in: documents)
         let existing = try await store.componentExecutors(referenced)
         let projects = try await store.projectIds()
@@ -68,18 +85,35 @@ public enum Apply {
                 configurations.insert([project] + found)
             }
         }
-        switch ApplySet.validate(documents, existing: existing, existingProjects: projects, existingConfigurations: configurations) {
+        return try validated(documents, existing: existing, existingProjects: projects, existingConfigurations: configurations)
+    }
+
+    /// `ApplySet.validate`, its problems thrown as one `invalidInput` error.
+    public static func validated(_ documents: [JSONValue], existing: [ComponentKey: ExecutorSpec], existingProjects: Set<String>,
+                                 existingConfigurations: Set<[String]>) throws -> ApplySet {
+        switch ApplySet.validate(documents, existing: existing, existingProjects: existingProjects, existingConfigurations: existingConfigurations) {
         case .failure(let issues):
             throw BatonError(.invalidInput, "nothing was applied: \(issues.items.count) problem\(issues.items.count == 1 ? "" : "s") found",
                              field: issues.items.first?.field, details: issues.items.map(\.description))
         case .success(let set):
-            try await store.apply(set)
-            let warnings = set.orchestrations.flatMap { spec in
-                spec.definition.warnings.map { "orchestration '\(spec.id)' (project \(spec.projectId)) \($0.field): \($0.message)" }
-            }
-            return Summary(projects: set.projects.count, components: set.components.count, configurations: set.configurations.count,
-                           orchestrations: set.orchestrations.count, schedules: set.schedules.count,
-                           notifications: set.notifications.count, warnings: warnings)
+            return set
         }
+    }
+
+    /// What applying `documents` would create, update or leave unchanged; writes nothing.
+    public static func dryRun(_ documents: [JSONValue], store: Store) async throws -> ApplyPlan {
+        let set = try await check(documents, store: store)
+        return try await ApplyPlan.make(set, current: ApplyPlan.Current(
+            project: { id in try await store.project(id: id).map { ["name": .string($0.name), "maxParallelJobs": .number(Double($0.maxParallelJobs))] } },
+            component: { project, id in try await store.components(projectId: project).first { $0.id == id }.map { ["executor": $0.executor] } },
+            configuration: { project, component, id in
+                try await store.configurations(projectId: project, componentId: component).first { $0.id == id }.map { ["name": .string($0.name), "parameters": $0.parameters] }
+            },
+            schedule: { project, id in
+                try await store.schedules(projectId: project).first { $0.id == id }.map {
+                    ["orchestration": .string($0.orchestrationId), "cron": .string($0.cron), "enabled": .bool($0.enabled), "onOverlap": .string($0.onOverlap)]
+                }
+            },
+            notification: { project, id in try await store.notificationSubscriptionIds(projectId: project).contains(id) ? .bool(true) : nil }))
     }
 }

@@ -46,6 +46,9 @@ final class Mailbox: @unchecked Sendable {
         wake()
     }
 
+    /// Whether a graceful shutdown was asked for (what `take()` says, without taking anything).
+    var shutdownRequested: Bool { state.withLock { $0.shutdown } }
+
     func setRank(position: Int, count: Int) {
         rank.withLock { $0 = count > 0 && position >= 0 ? (position, count) : nil }
     }

@@ -85,9 +85,27 @@ public final class Worker: Service, Sendable {
                             relayRole: .worker(id: configuration.workerId, components: configuration.components),
                             rankOf: configuration.wakeups == .listen ? configuration.workerId : nil,
                             logger: logger) { mailbox in await self.claimLoop(mailbox) }
-        // The row in workers says it stopped; a worker that cannot say so is found gone after two leases.
-        do { try await store.stopWorker(id: configuration.workerId) } catch {
+        // The row in workers says it stopped; a worker that cannot say so is found gone after two
+        // leases. At most 5 s (or a lease) of waiting: the pool would wait for a database that is gone for ever.
+        let (store, workerId, leaseSeconds) = (self.store, configuration.workerId, configuration.leaseSeconds)
+        let said: Result<Void, any Error>? = await withTaskGroup(of: Result<Void, any Error>?.self) { group in
+            group.addTask {
+                do { return .success(try await store.stopWorker(id: workerId)) } catch { return .failure(error) }
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(min(leaseSeconds, 5)))
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        switch said {
+        case .success: break
+        case .failure(let error):
             logger.warning("could not mark the worker stopped", metadata: ["error": "\(String(reflecting: error).prefix(200))"])
+        case nil:
+            logger.warning("could not mark the worker stopped: the database did not answer in time")
         }
         logger.info("worker stopped")
     }
@@ -122,6 +140,12 @@ public final class Worker: Service, Sendable {
             jobs.addTask { await sink.run() }
             while !(draining && running.isEmpty) {
                 do {
+                    // The pool waits for a connection as long as it takes: a worker whose
+                    // database is gone would wait there and never read its mailbox (SIGTERM
+                    // included). A connection of its own, given up after 3 s, says whether the
+                    // database answers; if not, the attempt fails here and the worker goes on to
+                    // its backoff, where it sees a shutdown.
+                    try await Store.checkReachable(url: store.url, logger: logger, timeout: .seconds(3))
                     try await store.withWorkerSession(workerId: workerId, leaseSeconds: configuration.leaseSeconds) { session in
                         try await reconcile(session, running: Set(running.keys), abandoned: abandoned, inherited: &inherited)
                         lastHeartbeat = ContinuousClock.now - heartbeatEvery // renew at once on a new connection
@@ -227,10 +251,52 @@ public final class Worker: Service, Sendable {
                     logger.warning("claim loop failed; retrying with a new connection", metadata: ["error": "\(String(reflecting: error).prefix(300))"])
                     try? await Task.sleep(for: backoff)
                     backoff = min(backoff * 2, .seconds(5))
+                    // A shutdown while the database cannot be reached: the mailbox is read only on
+                    // a connection, so without this the worker would retry forever and never exit.
+                    // Jobs it runs go on until they end, their fence passes or the drain time is
+                    // up; then it exits, whatever it could not record left to the rescuer.
+                    if mailbox.shutdownRequested && offlineShutdown(mailbox, &running, &pending, &abandoned, &draining, &drainDeadline) {
+                        break
+                    }
                 }
             }
             sink.close()
         }
+    }
+
+    /// A step of a graceful shutdown without a database connection: takes the mailbox (outcomes,
+    /// jobs stopped by their fence, kills), starts the drain if it has not started, and stops the
+    /// jobs still running once the drain time is up. True when no job process is left: the
+    /// worker may exit (outcomes it holds cannot be recorded; the coordinator's rescuer ends
+    /// those jobs after their lease). A connection that comes back first records them as usual.
+    func offlineShutdown(_ mailbox: Mailbox, _ running: inout [JobKey: JobControl], _ pending: inout [JobOutcome],
+                         _ abandoned: inout Set<JobKey>, _ draining: inout Bool, _ drainDeadline: inout ContinuousClock.Instant) -> Bool {
+        let mail = mailbox.take()
+        pending += mail.outcomes
+        for key in mail.abandoned {
+            running[key] = nil
+            abandoned.insert(key)
+        }
+        for (key, control) in running where mail.kills.contains(key.id) { control.stop(.kill) }
+        if !draining {
+            draining = true
+            drainDeadline = .now + .milliseconds(Int(configuration.drainSeconds * 1000))
+            logger.info("shutting down while the database cannot be reached: no more claims; running jobs get \(configuration.drainSeconds) s to finish",
+                        metadata: ["baton.running": "\(running.count - pending.count)"])
+        }
+        let ended = Set(pending.map { JobKey(id: $0.id, attempt: $0.attempt) })
+        let stillRunning = running.filter { !ended.contains($0.key) }
+        if stillRunning.isEmpty {
+            if !pending.isEmpty {
+                logger.warning("exiting with outcomes the database could not be told: the coordinator ends those jobs after their lease",
+                               metadata: ["baton.jobs": "\(pending.map(\.id).sorted())"])
+            }
+            return true
+        }
+        if ContinuousClock.now >= drainDeadline {
+            for control in stillRunning.values { control.stop(.shutdown) }
+        }
+        return false
     }
 
     /// On every new connection: the first time, register this worker (its row in `workers`) and

@@ -27,6 +27,23 @@ extension Store {
         return ids
     }
 
+    /// A project's name and limit, or nil.
+    public func project(id: String) async throws -> (name: String, maxParallelJobs: Int)? {
+        for try await (name, limit) in try await client.query("SELECT name, max_parallel_jobs FROM projects WHERE id = \(id)", logger: logger).decode((String, Int32).self) {
+            return (name, Int(limit))
+        }
+        return nil
+    }
+
+    /// The ids of a project's notification subscriptions.
+    public func notificationSubscriptionIds(projectId: String) async throws -> Set<String> {
+        var ids = Set<String>()
+        for try await id in try await client.query("SELECT id FROM notification_subscriptions WHERE project_id = \(projectId)", logger: logger).decode(String.self) {
+            ids.insert(id)
+        }
+        return ids
+    }
+
     /// Creates or updates everything in `set` in one transaction.
     public func apply(_ set: ApplySet) async throws {
         let logger = self.logger

@@ -24,17 +24,19 @@ public final class BatonProcess: @unchecked Sendable {
         throw BatonError(.environment, "the baton executable was not found next to the test runner (\(runner)): run 'swift build' before 'swift test', or set BATON_BIN")
     }
 
-    /// Starts `baton ARGS...` with `DATABASE_URL` set; its output goes to a log file. When the
-    /// tests go through a pooler, a worker or coordinator hears of jobs from its database's relay
-    /// (`BATON_WAKEUPS`) unless told otherwise: it cannot LISTEN through PgBouncer.
-    public init(_ arguments: [String], databaseURL: String, environment: [String: String] = [:]) throws {
+    /// Starts `baton ARGS...` with `DATABASE_URL` set (nil: unset, as on a machine that has only
+    /// the API's address and a token); its output goes to a log file. When the tests go through a
+    /// pooler, a worker or coordinator hears of jobs from its database's relay (`BATON_WAKEUPS`)
+    /// unless told otherwise: it cannot LISTEN through PgBouncer.
+    public init(_ arguments: [String], databaseURL: String?, environment: [String: String] = [:]) throws {
         process = Process()
         process.executableURL = URL(fileURLWithPath: try Self.executable())
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["DATABASE_URL"] = databaseURL
+        for key in ["BATON_API_URL", "BATON_TOKEN"] { env.removeValue(forKey: key) }
         if ["worker", "coordinator"].contains(arguments.first), !arguments.contains(where: { $0 == "--wakeups" || $0.hasPrefix("--wakeups=") }),
-           let relay = try TestPostgres.wakeups(for: databaseURL) {
+           let databaseURL, let relay = try TestPostgres.wakeups(for: databaseURL) {
             env["BATON_WAKEUPS"] = relay
             relayed = true
         }
@@ -94,8 +96,9 @@ public final class BatonProcess: @unchecked Sendable {
     }
 
     /// Runs a short `baton` command to its end and returns (exit status, output).
-    public static func run(_ arguments: [String], databaseURL: String, timeout: Double = 60) throws -> (status: Int32, output: String) {
-        let command = try BatonProcess(arguments, databaseURL: databaseURL)
+    public static func run(_ arguments: [String], databaseURL: String?, environment: [String: String] = [:],
+                           timeout: Double = 60) throws -> (status: Int32, output: String) {
+        let command = try BatonProcess(arguments, databaseURL: databaseURL, environment: environment)
         let deadline = Date().addingTimeInterval(timeout)
         while command.process.isRunning && Date() < deadline { usleep(10_000) }
         if command.process.isRunning { command.stop() }

@@ -66,8 +66,9 @@ public final class PostgresProxy: @unchecked Sendable {
         state.withLock { $0.marker = marker; $0.condition = condition }
     }
 
-    /// A reply with a data row whose column `column` (from 0) is not NULL: for `worker_turn`,
-    /// column 1 is the claimed job's id, NULL when the turn claimed nothing.
+    /// A reply with a data row whose column `column` (from 0) is not NULL: for a worker's turn
+    /// (`SELECT accepted, claim_cursor, id, ...`: WorkerSession.turn), column 2 is the claimed
+    /// job's id, NULL when the turn claimed nothing (column 1, the claim's cursor, is set either way).
     public static func hasValue(inColumn column: Int) -> @Sendable ([[UInt8]]) -> Bool {
         { messages in
             messages.contains { message in

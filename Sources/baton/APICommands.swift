@@ -41,7 +41,7 @@ struct APICommand: AsyncParsableCommand {
                 configuration: .init(address: .hostname(host, port: port), serverName: "baton"),
                 onServerRunning: { channel in
                     let bound = channel.localAddress?.port ?? port
-                    FileHandle.standardOutput.write(Data("listening on http://\(host):\(bound)\n".utf8))
+                    FileHandle.standardOutput.write(Data("listening on http://\(host):\(bound)\nthe console: http://\(host):\(bound)/console (log in with a token: 'baton tokens create --project P --scope read')\n".utf8))
                 },
                 logger: logger)
             try await runUntilSignalled(app, store: store, logger: logger,
@@ -92,62 +92,71 @@ struct Tokens: AsyncParsableCommand {
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a token and print its secret (shown once; only a hash is kept).")
-        @OptionGroup var db: DatabaseOptions
-        @Option(help: "The project the token acts for.") var project: String
-        @Option(help: "admin, read, or trigger:ORCHESTRATION_ID.") var scope = "admin"
+        @OptionGroup var client: ClientOptions
+        @Option(help: "The project the token acts for (through the API: the calling token's project).") var project: String?
+        @Option(help: "admin, read (the default, as the API's), or trigger:ORCHESTRATION_ID.") var scope = "read"
         @Option(help: "What the token is for.") var description = ""
         @Option(help: "Email address of the token's owner: runs they start by hand notify only them, of failures and warnings.") var ownerEmail: String?
         @Option(help: "The token answers 401 after this long: seconds, or 90m, 12h, 30d (default: it does not expire).") var expiresIn: String?
         @Flag(help: "Print the token as JSON (with its secret).") var json = false
 
         func run() async throws {
-            let logger = db.logger("baton.cli", default: .warning)
-            try await reportingErrors {
+            let (project, scope, description, ownerEmail) = (self.project, self.scope, self.description, self.ownerEmail)
+            let lifetime: Double?
+            do { lifetime = try expiresIn.map(Token.parseLifetime) } catch let error as BatonError { throw ValidationError("--expires-in: \(error.message)") }
+            let made = try await client.run("baton.cli", direct: { store -> JSONValue in
+                guard let project else { throw BatonError(.invalidInput, "--project is required: the project the token acts for", field: "project") }
                 let parsed = try TokenScope(parsing: scope)
-                let lifetime = try expiresIn.map(Token.parseLifetime)
-                let (token, secret) = try await Store.withStore(url: try db.url(), logger: logger) { store in
-                    try await store.createToken(projectId: project, scope: parsed, description: description, ownerEmail: ownerEmail, expiresIn: lifetime)
-                }
-                if json {
-                    guard case .object(var object) = token.json else { return }
-                    object["secret"] = .string(secret)
-                    print(JSONValue.object(object).jsonText)
-                } else {
-                    print("token \(token.id) for project \(token.projectId), scope \(token.scope); its secret (shown only now):")
-                    print(secret)
-                }
+                let (token, secret) = try await store.createToken(projectId: project, scope: parsed, description: description, ownerEmail: ownerEmail, expiresIn: lifetime)
+                guard case .object(var object) = token.json else { return token.json }
+                object["secret"] = .string(secret)
+                return .object(object)
+            }, remote: { api in
+                try await api.checkProject(project)
+                return try await api.createToken(scope: scope, description: description, ownerEmail: ownerEmail, expiresIn: lifetime)
+            })
+            if json {
+                print(made.jsonText)
+            } else {
+                let scopeText = made["orchestrationId"]?.stringValue.map { "trigger:\($0)" } ?? made["scope"]?.stringValue ?? scope
+                print("token \(made["id"]?.stringValue ?? "?") for project \(made["projectId"]?.stringValue ?? "?"), scope \(scopeText); its secret (shown only now):")
+                print(made["secret"]?.stringValue ?? "")
             }
         }
     }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List tokens (never their secrets): scope, description, when made, when they expire, were revoked and were last used.")
-        @OptionGroup var db: DatabaseOptions
-        @Option(help: "Only this project's tokens (default: every project's).") var project: String?
+        @OptionGroup var client: ClientOptions
+        @Option(help: "Only this project's tokens (default: every project's; through the API: the token's project).") var project: String?
         @Flag(help: "Print a JSON array.") var json = false
 
         func run() async throws {
             let project = self.project
-            let tokens = try await db.withStore("baton.cli") { store in try await store.tokens(projectId: project) }
-            if json { printJSON(.array(tokens.map(\.json))); return }
-            print("ID  PROJECT  SCOPE  STATE  LAST USED  DESCRIPTION")
-            for token in tokens {
-                let state = token.revokedTime.map { "revoked \(Job.formatTime($0))" }
-                    ?? token.expiresTime.map { $0 <= Date() ? "expired \(Job.formatTime($0))" : "expires \(Job.formatTime($0))" } ?? "active"
-                print("\(token.id)  \(token.projectId)  \(token.scope)  \(state)  \(token.lastUsedTime.map(Job.formatTime) ?? "never")  \(token.description)")
-            }
+            let tokens = try await client.run("baton.cli", direct: { store in try await store.tokens(projectId: project).map(\.json) },
+                                              remote: { api in try await api.checkProject(project); return try await api.tokens() })
+            if json { printJSON(.array(tokens)); return }
+            let now = Date()
+            printTable(["ID", "PROJECT", "SCOPE", "STATE", "LAST USED", "DESCRIPTION"], tokens.map { token in
+                let text = { (key: String) in token[key]?.stringValue }
+                let expires = text("expiresTime").flatMap(Job.parseTime)
+                let state = text("revokedTime").map { "revoked \($0)" }
+                    ?? expires.map { $0 <= now ? "expired \(Job.formatTime($0))" : "expires \(Job.formatTime($0))" } ?? "active"
+                return [text("id") ?? "", text("projectId") ?? "", text("orchestrationId").map { "\(text("scope") ?? ""):\($0)" } ?? text("scope") ?? "",
+                        state, text("lastUsedTime") ?? "never", text("description") ?? ""]
+            })
         }
     }
 
     struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Revoke a token: it answers 401 at once, and its console sessions end.")
-        @OptionGroup var db: DatabaseOptions
+        @OptionGroup var client: ClientOptions
         @Argument(help: "The token's id (tokens list shows it).") var id: Int64
 
         func run() async throws {
             let id = self.id
-            let token = try await db.withStore("baton.cli") { store in try await store.revokeToken(id: id) }
-            print("revoked token \(token.id) of project \(token.projectId) (\(token.scope))")
+            let token = try await client.run("baton.cli", direct: { store in try await store.revokeToken(id: id).json }, remote: { api in try await api.revokeToken(id: id) })
+            print("revoked token \(token["id"]?.stringValue ?? String(id)) of project \(token["projectId"]?.stringValue ?? "?") (\(token["scope"]?.stringValue ?? "?"))")
         }
     }
 }

@@ -12,7 +12,7 @@ struct Baton: AsyncParsableCommand {
         commandName: "baton",
         abstract: "A PostgreSQL-backed orchestrator and job queue.",
         version: batonVersion,
-        subcommands: [DB.self, Migrate.self, Apply.self, RunCommand.self, PlanCommand.self, Jobs.self, WorkerCommand.self, CoordinatorCommand.self, RelayCommand.self, APICommand.self, Projects.self, Tokens.self, SecretsCommand.self, SchedulesCommand.self, NotificationsCommand.self]
+        subcommands: [DB.self, Migrate.self, Apply.self, RunCommand.self, PlanCommand.self, Jobs.self, OrchestrationsCommand.self, ComponentsCommand.self, ConfigurationsCommand.self, PauseCommand.self, ResumeCommand.self, PausesCommand.self, WorkerCommand.self, CoordinatorCommand.self, RelayCommand.self, APICommand.self, Projects.self, Tokens.self, SecretsCommand.self, SchedulesCommand.self, NotificationsCommand.self]
     )
 }
 
@@ -30,6 +30,9 @@ struct DatabaseOptions: ParsableArguments {
     func url() throws -> String {
         if let databaseURL, !databaseURL.isEmpty { return databaseURL }
         if let env = ProcessInfo.processInfo.environment["DATABASE_URL"], !env.isEmpty { return env }
+        if let api = ProcessInfo.processInfo.environment["BATON_API_URL"], !api.isEmpty {
+            throw ValidationError("no database: pass --database-url or set DATABASE_URL. BATON_API_URL is set, but this command has no API operation: it needs the database (the operator's access)")
+        }
         throw ValidationError("no database: pass --database-url or set DATABASE_URL ('baton db up' starts a local PostgreSQL and prints one)")
     }
 
@@ -73,9 +76,14 @@ func reportingErrors<T>(_ body: () async throws -> T) async throws -> T {
     do {
         return try await body()
     } catch let error as BatonError {
-        FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
-        throw ExitCode(error.code == .invalidInput || error.code == .notFound || error.code == .conflict ? 2 : 1)
+        throw exitReporting(error)
     }
+}
+
+/// Prints a `BatonError` to stderr and returns the exit code `reportingErrors` gives it.
+func exitReporting(_ error: BatonError) -> ExitCode {
+    FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+    return ExitCode(error.code == .invalidInput || error.code == .notFound || error.code == .conflict ? 2 : 1)
 }
 
 func printJSON(_ value: JSONValue) {
@@ -103,25 +111,5 @@ struct Migrate: AsyncParsableCommand {
         let migrations = applied.count - functions
         print(applied.isEmpty ? "schema is up to date"
               : "applied \(migrations) migration\(migrations == 1 ? "" : "s") and \(functions) function file\(functions == 1 ? "" : "s")")
-    }
-}
-
-struct Apply: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Create or update projects, components and configurations from a JSON or YAML file, all or nothing.")
-
-    @OptionGroup var db: DatabaseOptions
-
-    @Option(name: .shortAndLong, help: "The file: one document, a list, or YAML documents separated by ---.")
-    var file: String
-
-    func run() async throws {
-        let path = file
-        let summary = try await db.withStore("baton.apply") { store in
-            let documents = try Documents.load(path: path)
-            return try await BatonEngine.Apply.apply(documents, store: store)
-        }
-        for warning in summary.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
-        print("applied \(summary.projects) project(s), \(summary.components) component(s), \(summary.configurations) configuration(s), \(summary.orchestrations) orchestration(s), \(summary.schedules) schedule(s), \(summary.notifications) notification(s)")
     }
 }

@@ -10,7 +10,7 @@ import ServiceLifecycle
 /// Task selection shared by `run` and `plan`.
 struct TaskSelection: ParsableArguments {
     @Argument(help: "Orchestration id.") var orchestration: String
-    @Option(help: "Project id.") var project: String = "default"
+    @Option(help: "Project id (default: default; through the API: the token's project).") var project: String?
     @Option(name: .customLong("task"), help: "Run only this task (repeatable).") var only: [String] = []
     @Option(name: .customLong("exclude-task"), help: "Do not run this task (repeatable).") var exclude: [String] = []
 }
@@ -18,23 +18,48 @@ struct TaskSelection: ParsableArguments {
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "run", abstract: "Run an orchestration: phases in order, tasks of a phase in parallel.")
 
-    @OptionGroup var db: DatabaseOptions
+    @OptionGroup var client: ClientOptions
     @OptionGroup var selection: TaskSelection
     @Flag(help: "Wait until the run ends; exit 0 on success or warning, 1 otherwise.") var wait = false
+    @Flag(help: "Follow the run: print its phases as they change and the last lines of each task that fails; exit as --wait does.") var watch = false
     @Flag(help: "Print the run as JSON.") var json = false
 
+    func validate() throws {
+        if watch && json { throw ValidationError("--watch prints the run as it goes; use --wait --json for the final run as JSON") }
+    }
+
     func run() async throws {
-        let (selection, wait, json) = (self.selection, self.wait, self.json)
-        let (parent, children) = try await db.withStore("baton.run") { store -> (Job, [Job]) in
-            let parent = try await Orchestrations.run(store: store, projectId: selection.project, id: selection.orchestration,
+        let (selection, wait, watch, json) = (self.selection, self.wait || self.watch, self.watch, self.json)
+        let tty = isatty(STDOUT_FILENO) == 1
+        let (parent, children) = try await client.run("baton.run", direct: { store -> (Job, [Job]) in
+            let parent = try await Orchestrations.run(store: store, projectId: selection.project ?? "default", id: selection.orchestration,
                                                       only: selection.only, exclude: selection.exclude)
             guard wait else { return (parent, []) }
-            FileHandle.standardError.write(Data("created run \(parent.id) of orchestration '\(selection.orchestration)'; waiting\n".utf8))
+            FileHandle.standardError.write(Data("created run \(parent.id) of orchestration '\(selection.orchestration)'; \(watch ? "following it" : "waiting")\n".utf8))
+            if watch {
+                let final = try await followRun(parent.id, tty: tty, fetch: { (try await store.job(id: parent.id)!, try await store.children(of: parent.id)) },
+                                                events: { try await store.events(jobId: $0, after: $1) })
+                return (final, try await store.children(of: parent.id))
+            }
             let final = try await waitForJob(store, id: parent.id)
             return (final, try await store.children(of: parent.id))
-        }
+        }, remote: { api -> (Job, [Job]) in
+            try await api.checkProject(selection.project)
+            let parent = try await api.runOrchestration(selection.orchestration, only: selection.only, exclude: selection.exclude)
+            guard wait else { return (parent, []) }
+            FileHandle.standardError.write(Data("created run \(parent.id) of orchestration '\(selection.orchestration)'; \(watch ? "following it" : "waiting")\n".utf8))
+            if watch {
+                let final = try await followRun(parent.id, tty: tty, fetch: { let job = try await api.job(id: parent.id); return (job, try await api.children(of: job)) },
+                                                events: { try await api.events(jobId: $0, after: $1) })
+                return (final, try await api.children(of: final))
+            }
+            let final = try await waitForJob(api, id: parent.id)
+            return (final, try await api.children(of: final))
+        })
         if json {
             printJSON(RunView(run: parent, children: children).json)
+        } else if watch {
+            if tty { printRun(RunView(run: parent, children: children)) }
         } else if wait {
             printRun(RunView(run: parent, children: children))
         } else {
@@ -44,33 +69,71 @@ struct RunCommand: AsyncParsableCommand {
     }
 }
 
+/// Follows a run until it ends: its phases as they change and, once for each task that fails,
+/// the last `tail` lines of its log.
+func followRun(_ id: Int64, tty: Bool, tail: Int = 20, fetch: () async throws -> (Job, [Job]),
+               events: (Int64, Int64) async throws -> [JobEvent]) async throws -> Job {
+    var told: Set<Int64> = []
+    return try await watchJob(id: id, interval: 0.5, tty: tty, onChange: { _, children in
+        for child in children where child.status.isFinal && !child.status.isSuccessful && !told.contains(child.id) {
+            told.insert(child.id)
+            var last: [JobEvent] = []
+            var after: Int64 = 0
+            while true {
+                let page = try await events(child.id, after)
+                last = Array((last + page).suffix(tail))
+                guard page.count == 1000, let next = page.last?.id else { break }
+                after = next
+            }
+            let message = child.result?["message"]?.stringValue.map { ": \($0)" } ?? ""
+            print("task \(child.orchestrationTaskId ?? "?") (job \(child.id), \(child.componentId)/\(child.configId)) ended \(child.status.rawValue)\(message); its last \(last.count) line\(last.count == 1 ? "" : "s") ('baton jobs events \(child.id)' prints all):")
+            for event in last { print("    " + formatEvent(event)) }
+            print("")
+        }
+    }, fetch: fetch)
+}
+
 struct PlanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "plan", abstract: "Show which phases and tasks a run would execute, without running anything.")
 
-    @OptionGroup var db: DatabaseOptions
+    @OptionGroup var client: ClientOptions
     @OptionGroup var selection: TaskSelection
     @Flag(help: "Print the plan as JSON.") var json = false
 
     func run() async throws {
         let selection = self.selection
-        let (definition, selected) = try await db.withStore("baton.plan") { store in
-            try await Orchestrations.plan(store: store, projectId: selection.project, id: selection.orchestration, only: selection.only, exclude: selection.exclude)
-        }
-        let plan = PlanView(orchestrationId: selection.orchestration, definition: definition, selected: selected)
+        let plan = try await client.run("baton.plan", direct: { store in
+            let (definition, selected) = try await Orchestrations.plan(store: store, projectId: selection.project ?? "default", id: selection.orchestration,
+                                                                       only: selection.only, exclude: selection.exclude)
+            return PlanView(orchestrationId: selection.orchestration, definition: definition, selected: selected).json
+        }, remote: { api in
+            try await api.checkProject(selection.project)
+            return try await api.plan(selection.orchestration, only: selection.only, exclude: selection.exclude)
+        })
         if json {
-            printJSON(plan.json)
+            printJSON(plan)
             return
         }
-        print("orchestration '\(selection.orchestration)': \(selected.count) of \(definition.tasks.count) tasks would run")
-        for (index, phase) in plan.phases.enumerated() {
-            let after = phase.phase.dependsOn.isEmpty ? "" : " (after \(phase.phase.dependsOn.joined(separator: ", ")))"
-            print("\(index + 1). phase \(phase.phase.name) [\(phase.phase.id)]\(after)\(phase.runs ? "" : ": skipped, no task selected")")
-            for task in phase.tasks {
-                var notes: [String] = []
-                if !task.task.enabled { notes.append("disabled") } else if !task.selected { notes.append("deselected") }
-                if task.task.continueOnFailure { notes.append("continue on failure") }
-                print("   \(task.selected ? "[x]" : "[ ]") \(task.task.name) [\(task.task.id)]  \(task.task.componentId)/\(task.task.configId)\(notes.isEmpty ? "" : "  (\(notes.joined(separator: ", ")))")")
-            }
+        printPlan(plan)
+    }
+}
+
+/// The text form of a plan's JSON (`PlanView.json`, the API's Plan).
+func printPlan(_ plan: JSONValue) {
+    let phases = plan["phases"]?.arrayValue ?? []
+    let tasks = phases.flatMap { $0["tasks"]?.arrayValue ?? [] }
+    let names = Dictionary(phases.map { ($0["id"]?.stringValue ?? "", $0["name"]?.stringValue ?? "") }, uniquingKeysWith: { a, _ in a })
+    print("orchestration '\(plan["orchestrationId"]?.stringValue ?? "?")': \(tasks.filter { $0["selected"] == true }.count) of \(tasks.count) tasks would run")
+    for (index, phase) in phases.enumerated() {
+        let dependsOn = (phase["dependsOn"]?.arrayValue ?? []).compactMap(\.stringValue).map { names[$0] ?? $0 }
+        let after = dependsOn.isEmpty ? "" : " (after \(dependsOn.joined(separator: ", ")))"
+        print("\(index + 1). phase \(phase["name"]?.stringValue ?? "") [\(phase["id"]?.stringValue ?? "")]\(after)\(phase["runs"] == true ? "" : ": skipped, no task selected")")
+        for task in phase["tasks"]?.arrayValue ?? [] {
+            var notes: [String] = []
+            if task["enabled"] == false { notes.append("disabled") } else if task["selected"] != true { notes.append("deselected") }
+            if task["continueOnFailure"] == true { notes.append("continue on failure") }
+            let text = { (key: String) in task[key]?.stringValue ?? "" }
+            print("   \(task["selected"] == true ? "[x]" : "[ ]") \(text("name")) [\(text("id"))]  \(text("componentId"))/\(text("configId"))\(notes.isEmpty ? "" : "  (\(notes.joined(separator: ", ")))")")
         }
     }
 }

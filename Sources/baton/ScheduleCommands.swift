@@ -10,61 +10,64 @@ struct SchedulesCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Schedules with their next fire time (UTC; --local adds this machine's time zone).")
-        @OptionGroup var db: DatabaseOptions
-        @Option(help: "Only this project.") var project: String?
+        @OptionGroup var client: ClientOptions
+        @Option(help: "Only this project (through the API: the token's project).") var project: String?
         @Flag(help: "Also show the next fire time in the local time zone.") var local = false
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            let logger = db.logger("baton.cli", default: .warning)
-            try await reportingErrors {
-                let rows = try await Store.withStore(url: try db.url(), logger: logger) { store in try await store.schedules(projectId: project) }
+            let project = self.project
+            let rows = try await client.run("baton.cli", direct: { store in
                 let now = Date()
-                let utc = Date.ISO8601FormatStyle(timeZone: TimeZone(identifier: "UTC")!)
-                let zone = TimeZone.current
-                let localStyle = Date.VerbatimFormatStyle(format: "\(year: .defaultDigits)-\(month: .twoDigits)-\(day: .twoDigits) \(hour: .twoDigits(clock: .twentyFourHour, hourCycle: .zeroBased)):\(minute: .twoDigits) \(timeZone: .specificName(.short))",
-                                                          timeZone: zone, calendar: Calendar(identifier: .gregorian))
-                var out: [JSONValue] = []
-                var lines: [[String]] = [["PROJECT", "SCHEDULE", "ORCHESTRATION", "CRON (UTC)", "ON OVERLAP", "ENABLED", "NEXT (UTC)"] + (local ? ["NEXT (\(zone.identifier))"] : [])]
-                for row in rows {
-                    let next = row.nextFireTime(after: now)
-                    let nextUTC = next.map { utc.format($0) } ?? "-"
-                    let nextLocal = next.map { localStyle.format($0) } ?? "-"
-                    out.append(row.json(now: now))
-                    lines.append([row.projectId, row.id, row.orchestrationId, row.cron, row.onOverlap, row.enabled ? "yes" : "no", nextUTC] + (local ? [nextLocal] : []))
-                }
-                if json { print(JSONValue.array(out).jsonText); return }
-                guard !rows.isEmpty else { print("no schedules: apply a 'kind: schedule' document"); return }
-                let widths = lines[0].indices.map { i in lines.map { $0[i].count }.max()! }
-                for line in lines {
-                    print(line.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: "  "))
-                }
-            }
+                return try await store.schedules(projectId: project).map { $0.json(now: now) }
+            }, remote: { api in
+                try await api.checkProject(project)
+                return try await api.schedules()
+            })
+            if json { print(JSONValue.array(rows).jsonText); return }
+            guard !rows.isEmpty else { print("no schedules: apply a 'kind: schedule' document"); return }
+            let zone = TimeZone.current
+            let localStyle = Date.VerbatimFormatStyle(format: "\(year: .defaultDigits)-\(month: .twoDigits)-\(day: .twoDigits) \(hour: .twoDigits(clock: .twentyFourHour, hourCycle: .zeroBased)):\(minute: .twoDigits) \(timeZone: .specificName(.short))",
+                                                      timeZone: zone, calendar: Calendar(identifier: .gregorian))
+            printTable(["PROJECT", "SCHEDULE", "ORCHESTRATION", "CRON (UTC)", "ON OVERLAP", "ENABLED", "NEXT (UTC)"] + (local ? ["NEXT (\(zone.identifier))"] : []), rows.map { row in
+                let text = { (key: String) in row[key]?.stringValue ?? "-" }
+                let next = row["nextFireTime"]?.stringValue.flatMap(Job.parseTime)
+                let nextUTC = next.map { $0.formatted(Date.ISO8601FormatStyle(timeZone: TimeZone(identifier: "UTC")!)) } ?? "-"
+                return [text("project"), text("id"), text("orchestration"), text("cron"), text("onOverlap"), row["enabled"] == true ? "yes" : "no", nextUTC]
+                    + (local ? [next.map { localStyle.format($0) } ?? "-"] : [])
+            })
         }
     }
 
     /// What `enable` and `disable` share: set the flag, say so.
-    static func setEnabled(_ enabled: Bool, id: String, project: String, db: DatabaseOptions) async throws {
-        let logger = db.logger("baton.cli", default: .warning)
-        try await reportingErrors {
-            try await Store.withStore(url: try db.url(), logger: logger) { store in try await store.setScheduleEnabled(projectId: project, id: id, enabled: enabled) }
-            print("\(enabled ? "enabled" : "disabled") schedule \(id)")
-        }
+    static func setEnabled(_ enabled: Bool, id: String, project: String?, client: ClientOptions) async throws {
+        try await client.run("baton.cli", direct: { store in
+            try await store.setScheduleEnabled(projectId: project ?? "default", id: id, enabled: enabled)
+        }, remote: { api in
+            try await api.checkProject(project)
+            try await api.setScheduleEnabled(id, enabled)
+        })
+        print("\(enabled ? "enabled" : "disabled") schedule \(id)")
     }
 
     struct Enable: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Enable a schedule (slots passed while it was disabled are not fired).")
-        @OptionGroup var db: DatabaseOptions
+        @OptionGroup var client: ClientOptions
         @Argument(help: "Schedule id.") var id: String
-        @Option(help: "Project of the schedule.") var project = "default"
-        func run() async throws { try await SchedulesCommand.setEnabled(true, id: id, project: project, db: db) }
+        @Option(help: "Project of the schedule (default: default; through the API: the token's project).") var project: String?
+        func run() async throws { try await SchedulesCommand.setEnabled(true, id: id, project: project, client: client) }
     }
 
     struct Disable: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Disable a schedule.")
-        @OptionGroup var db: DatabaseOptions
+        @OptionGroup var client: ClientOptions
         @Argument(help: "Schedule id.") var id: String
-        @Option(help: "Project of the schedule.") var project = "default"
-        func run() async throws { try await SchedulesCommand.setEnabled(false, id: id, project: project, db: db) }
+        @Option(help: "Project of the schedule (default: default; through the API: the token's project).") var project: String?
+        func run() async throws { try await SchedulesCommand.setEnabled(false, id: id, project: project, client: client) }
     }
+}
+
+extension APIClient {
+    // Comes with the API's schedule endpoints; until then it says so.
+    func setScheduleEnabled(_ id: String, _ enabled: Bool) async throws { throw Self.notOffered(enabled ? "enable a schedule" : "disable a schedule") }
 }

@@ -126,4 +126,30 @@ struct CLITests {
         #expect(jobs.first?["status"] == "error" && jobs.first?["component"] == "boom" && jobs.first?["config"] == "b")
         #expect(jobs.first?["runId"] == jobs.first?["id"])
     }
+
+    @Test("apply --dry-run names what would be created, updated or left unchanged, and writes nothing")
+    func dryRun() async throws {
+        let url = try await TestPostgres.shared.makeDatabase("clidryrun")
+        let first = try file("""
+            - {kind: component, id: ok, executor: {type: noop}}
+            - {kind: configuration, component: ok, id: a, parameters: {n: 1}}
+            - {kind: configuration, component: ok, id: b, parameters: {n: 1}}
+            """)
+        let fresh = try BatonProcess.run(["apply", "-f", first, "--dry-run"], databaseURL: url)
+        #expect(fresh.status == 0 && fresh.output.contains("create    configuration default/ok/a") && fresh.output.contains("dry run: 3 to create, 0 to update, 0 unchanged"), "\(fresh.output)")
+        #expect(try BatonProcess.run(["configurations", "list"], databaseURL: url).output.contains("no configurations"), "a dry run writes nothing")
+        #expect(try BatonProcess.run(["apply", "-f", first], databaseURL: url).status == 0)
+        let second = try file("""
+            - {kind: component, id: ok, executor: {type: noop}}
+            - {kind: configuration, component: ok, id: a, parameters: {n: 2}}
+            - {kind: configuration, component: ok, id: b, parameters: {n: 1}}
+            - {kind: configuration, component: ok, id: c}
+            """)
+        let changed = try BatonProcess.run(["apply", "-f", second, "--dry-run"], databaseURL: url)
+        #expect(changed.output.contains("unchanged component default/ok") && changed.output.contains("update    configuration default/ok/a")
+                && changed.output.contains("unchanged configuration default/ok/b") && changed.output.contains("create    configuration default/ok/c"), "\(changed.output)")
+        #expect(changed.output.contains("dry run: 1 to create, 1 to update, 2 unchanged; nothing was written"))
+        let bad = try BatonProcess.run(["apply", "-f", try file("kind: configuration\ncomponent: nope\nid: x\n"), "--dry-run"], databaseURL: url)
+        #expect(bad.status == 2 && bad.output.contains("nothing was applied: 1 problem found"), "a dry run checks the file as apply does: \(bad.output)")
+    }
 }

@@ -159,6 +159,45 @@ struct ExecutionFencingTests {
         }
     }
 
+    @Test("a worker whose database is gone still exits on SIGTERM: an idle one at once, a busy one once its job's fence has stopped the job")
+    func sigtermWithoutDatabase() async throws {
+        let scratch = try Scratch()
+        defer { scratch.cleanUp() }
+        let url = try await setUp("offlinestop", component("long", scratch.script("exec sleep 300"))
+                                  + "- {kind: component, id: ok, executor: {type: noop}}\n- {kind: configuration, component: ok, id: a}\n")
+        let proxy = try PostgresProxy(upstreamPort: URLComponents(string: url)!.port!)
+        try await Store.withStore(url: url, logger: logger) { store in
+            let idle = try BatonProcess(["worker", "--lease-seconds", "4", "--worker-id", "offline-idle", "--components", "ok"],
+                                        databaseURL: proxy.url(for: url))
+            defer { idle.stop(timeout: 1) }
+            let busy = try BatonProcess(["worker", "--lease-seconds", "4", "--worker-id", "offline-busy", "--components", "long", "--drain-seconds", "60"],
+                                        databaseURL: proxy.url(for: url))
+            defer { busy.stop(timeout: 1) }
+            _ = try await store.createJobs(componentId: "long", configId: "c")
+            try await waitUntil(timeout: 30, "the job to run") { scratch.alive.count == 1 }
+            try await waitUntil(timeout: 30, "both workers to register") {
+                var ids: [String] = []
+                for try await value in try await store.client.query("SELECT live_workers()").decode([String].self) { ids = value }
+                return Set(ids) == ["offline-idle", "offline-busy"]
+            }
+            proxy.cut()
+            try await Task.sleep(for: .seconds(1))   // both have failed a turn or a heartbeat by now
+
+            // Idle: its backoff (at most 5 s) or a 3 s connection attempt, then at most 4 s (its
+            // lease) trying to mark its row stopped.
+            var started = Date()
+            #expect(idle.stop(timeout: 20) == 0, "the idle worker exits by itself (status 9: SIGKILLed after 20 s)\n\(idle.output.suffix(1500))")
+            #expect(Date().timeIntervalSince(started) < 15)
+            // Busy: its job is stopped by its fence (2/3 of the 4 s lease after its last renewal),
+            // long before its 60 s drain is up; then nothing of it runs and the worker exits.
+            started = Date()
+            #expect(busy.stop(timeout: 40) == 0, "the busy worker exits by itself\n\(busy.output.suffix(1500))")
+            #expect(Date().timeIntervalSince(started) < 25, "once its job was fenced, not after the 60 s drain")
+            #expect(scratch.alive.isEmpty, "processes of the job alive after its worker exited: \(scratch.alive)")
+            proxy.restore()
+        }
+    }
+
     @Test("a turn that commits but whose reply is lost: the worker reconnects and gives the jobs back at once, not after the lease")
     func lostReply() async throws {
         let url = try await setUp("lostreply", "- {kind: component, id: ok, executor: {type: noop}}\n- {kind: configuration, component: ok, id: a}\n- {kind: configuration, component: ok, id: b}\n- {kind: configuration, component: ok, id: c}\n")
@@ -166,7 +205,7 @@ struct ExecutionFencingTests {
         try await Store.withStore(url: url, logger: logger) { store in
             let worker = try BatonProcess(["worker", "--lease-seconds", "30", "--poll-seconds", "60", "--worker-id", "unlucky"], databaseURL: proxy.url(for: url))
             defer { worker.stop() }
-            proxy.dropNextReply(to: "worker_turn", when: PostgresProxy.hasValue(inColumn: 1)) // a turn that claimed jobs
+            proxy.dropNextReply(to: "worker_turn", when: PostgresProxy.hasValue(inColumn: 2)) // a turn that claimed jobs (column 2: id)
             var ids: [Int64] = []
             for config in ["a", "b", "c"] { ids.append(try await store.createJobs(componentId: "ok", configId: config)[0].id) }
             let started = Date()

@@ -7,10 +7,11 @@ orchestration runs flows; lane scenarios run on threads of their own with dedica
 
 from . import (baseline, kill_worker, kill_coordinator, kill_worker_alone, stop_worker, ignores_sigterm,
                setsid_descendant, poison_output, lost_reply, restart_postgres, terminate_backends,
-               postgres_outage)
+               postgres_outage, pgbouncer)
 
 MODULES = (baseline, kill_worker, kill_coordinator, kill_worker_alone, stop_worker, ignores_sigterm,
-           setsid_descendant, poison_output, lost_reply, restart_postgres, terminate_backends, postgres_outage)
+           setsid_descendant, poison_output, lost_reply, restart_postgres, terminate_backends, postgres_outage,
+           pgbouncer)
 
 
 def all_scenarios():

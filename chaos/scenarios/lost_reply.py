@@ -79,11 +79,20 @@ class LostReply(Scenario):
                     bad.append(job)
         return bad
 
+    def misread(self, h, data):
+        """Ids the proxy read from dropped replies that name no job of this lane: it read the
+        wrong column (it once read claim_cursor, and every drop claimed job -1), and the check
+        above would pass for want of jobs to look at."""
+        figures = h.extra.get(self.name) or {"drops": []}
+        return [job for drop in figures["drops"] for job in drop.claimed
+                if job not in data.jobs or data.jobs[job].component != COMPONENT]
+
     def checks(self, h, data):
         if self.name not in h.extra:
             return []
         return [("jobs claimed in a lost reply that never ran and ended error worker-lost (lost-reply)",
-                 len(self.unrun(h, data)))]
+                 len(self.unrun(h, data))),
+                ("job ids read from a dropped reply that name no job of the lane (lost-reply)", len(self.misread(h, data)))]
 
     def notes(self, h, data):
         figures = h.extra.get(self.name)
