@@ -32,8 +32,12 @@ wait = WebDriverWait(driver, 60, poll_frequency=0.2)
 
 
 def shot(name):
+    """Saves the whole page (up to 2,400 px tall), then goes back to the usual window."""
     path = os.path.join(a.shots, f"{name}.png")
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(1280, min(max(height, 1000), 2400))
     driver.save_screenshot(path)
+    driver.set_window_size(1280, 1000)
     print(f"  screenshot {path}")
 
 
@@ -101,7 +105,8 @@ try:
     status = wait_final(retry_path)
     check(status == "success", f"the retry should succeed, it ended {status}")
     source = driver.page_source
-    check(f"retry of <a href=\"{run_path}\"" in source, "the retry should link its previous job")
+    previous = driver.find_element(By.XPATH, "//table[@id='facts']//th[text()='Retry of']/../td/a")
+    check(previous.get_attribute("href").endswith(run_path), "the retry should link its previous job")
     bars = driver.find_elements(By.CSS_SELECTOR, ".tl-bar")
     check(len(bars) == 2 and all("success" in b.get_attribute("class") for b in bars), "the retry ran transform and report only")
     shot("07-job-retried")

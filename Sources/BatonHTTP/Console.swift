@@ -49,7 +49,18 @@ public struct Console: Sendable {
         screen(.get, "/console/orchestrations/{id}", as: .get, "/v1/orchestrations/{id}") { try await $0.orchestration($1) },
         screen(.get, "/console/orchestrations/{id}/run", as: .get, "/v1/orchestrations/{id}/plan") { try await $0.runDialog($1) },
         screen(.post, "/console/orchestrations/{id}/run", as: .post, "/v1/orchestrations/{id}/jobs") { try await $0.run($1) },
+        screen(.get, "/console/jobs", as: .get, "/v1/jobs") { try await $0.jobsPage($1) },
+        screen(.post, "/console/jobs/kill", as: .post, "/v1/jobs/kill") { try await $0.killMatching($1) },
+        screen(.post, "/console/jobs/retry", as: .post, "/v1/jobs/retry") { try await $0.retryMatching($1) },
         screen(.get, "/console/jobs/{id}", as: .get, "/v1/jobs/{id}") { try await $0.job($1) },
+        screen(.get, "/console/jobs/{id}/events", as: .get, "/v1/jobs/{id}/events") { try await $0.eventsJSON($1) },
+        screen(.get, "/console/jobs/{id}/log.txt", as: .get, "/v1/jobs/{id}/events") { try await $0.logText($1) },
+        screen(.get, "/console/fleet", as: .get, "/v1/queue") { try await $0.fleet($1) },
+        screen(.post, "/console/schedules/{id}/enable", as: .post, "/v1/schedules/{id}/enable") { try await $0.switchSchedule($1, enabled: true) },
+        screen(.post, "/console/schedules/{id}/disable", as: .post, "/v1/schedules/{id}/disable") { try await $0.switchSchedule($1, enabled: false) },
+        screen(.post, "/console/schedules/{id}/run", as: .post, "/v1/schedules/{id}/run") { try await $0.runSchedule($1) },
+        screen(.post, "/console/pauses", as: .put, "/v1/pauses") { try await $0.pause($1) },
+        screen(.post, "/console/pauses/resume", as: .delete, "/v1/pauses") { try await $0.resume($1) },
         screen(.post, "/console/jobs/{id}/kill", as: .post, "/v1/jobs/{id}/kill") { try await $0.kill($1) },
         screen(.get, "/console/jobs/{id}/retry", as: .get, "/v1/jobs/{id}/retry-plan") { try await $0.retryDialog($1) },
         screen(.post, "/console/jobs/{id}/retry", as: .post, "/v1/jobs/{id}/retry") { try await $0.retry($1) },
@@ -296,7 +307,8 @@ public struct Console: Sendable {
                     + (task.enabled ? "" : " <span class=\"flag\">disabled</span>")
                     + (task.continueOnFailure ? " <span class=\"flag\">continue on failure</span>" : "") + "</li>"
             }.joined()
-            let after = phase.dependsOn.isEmpty ? "" : " <span class=\"muted\">after \(phase.dependsOn.map(h).joined(separator: ", "))</span>"
+            let names = phase.dependsOn.map { id in definition.phases.first { $0.id == id }?.name ?? id }
+            let after = names.isEmpty ? "" : " <span class=\"muted\">after \(names.map(h).joined(separator: ", "))</span>"
             phases += "<div class=\"phase\"><h3>\(h(phase.name))\(after)</h3><ul>\(tasks)</ul></div>"
         }
         let runs = try await api.store.jobs(JobFilter(projectId: s.token.projectId, componentId: ExecutorSpec.orchestratorComponentId, configId: id, limit: 20))
@@ -310,9 +322,18 @@ public struct Console: Sendable {
                 // UTC as written; the script at the end of the page adds the viewer's local time.
                 "<time class=\"local\" datetime=\"\(Job.formatTime(date))\">\(h(utcMinute(date)))</time>"
             } ?? "<span class=\"muted\">disabled</span>"
-            return "<tr><td>\(h(row.id))</td><td><code>\(h(row.cron))</code> UTC</td><td>\(h(row.onOverlap))</td><td>\(next)</td></tr>"
+            var controls = ""
+            if s.token.scope == .admin {
+                func button(_ action: String, _ label: String, confirm: String? = nil) -> String {
+                    "<form method=\"post\" action=\"/console/schedules/\(u(row.id))/\(action)\" class=\"inline\"\(confirm.map { " data-confirm=\"\(h($0))\"" } ?? "")>\(csrfField(s.session))"
+                        + "<button type=\"submit\" id=\"schedule-\(h(row.id))-\(action)\">\(label)</button></form> "
+                }
+                controls = (row.enabled ? button("disable", "Disable") : button("enable", "Enable"))
+                    + button("run", "Run now", confirm: "Run orchestration \(row.orchestrationId) now?")
+            }
+            return "<tr><td>\(h(row.id))</td><td><code>\(h(row.cron))</code> UTC</td><td>\(h(row.onOverlap))</td><td>\(next)</td><td>\(controls)</td></tr>"
         }.joined()
-        let scheduleTable = schedules.isEmpty ? "" : "<h2>Schedules</h2><table><tr><th>Schedule</th><th>Cron</th><th>On overlap</th><th>Next run</th></tr>\(schedules)</table>"
+        let scheduleTable = schedules.isEmpty ? "" : "<h2>Schedules</h2><table><tr><th>Schedule</th><th>Cron</th><th>On overlap</th><th>Next run</th><th></th></tr>\(schedules)</table>"
         let body = "<p><a class=\"button\" href=\"/console/orchestrations/\(u(id))/run\">Run…</a></p>\(scheduleTable)<h2>Phases</h2>\(phases)"
             + "<h2>Last runs</h2>" + (rows.isEmpty ? "<p>Not run yet.</p>" : "<table><tr><th>Job</th><th>Status</th><th>Created</th><th>Duration</th><th></th></tr>\(rows)</table>")
         return page("Orchestration \(id)", body, session: s.session)
@@ -338,34 +359,95 @@ public struct Console: Sendable {
     func job(_ s: Screen) async throws -> Response {
         let view = try await api.runView(try await api.visibleJob(try s.jobId(), s.token))
         let job = view.run
-        var body = "<p>\(badge(job.status)) \(h(job.componentId)) / \(h(job.configId)) · created \(h(Job.formatTime(job.createdTime)))"
-            + " · duration \(duration(job))" + (job.previousJobId.map { " · retry of <a href=\"/console/jobs/\($0)\">\($0)</a>" } ?? "") + "</p>"
+        let reason = job.waitingReason.map { " <span class=\"reason\" id=\"waiting-reason\">\(h($0.rawValue))</span>" } ?? ""
+        var body = "<p class=\"summary\"><span id=\"job-status\">\(badge(job.status))</span>\(reason) "
+            + "<a href=\"/console/jobs?component=\(q(job.componentId))&amp;config=\(q(job.configId))\">\(h(job.componentId)) / \(h(job.configId))</a></p>"
+        if job.status == .waiting, let reason = job.waitingReason {
+            let why: String
+            switch reason {
+            case .configurationLock:
+                why = try await api.store.configurationHolder(of: job).map { "it waits for job <a href=\"/console/jobs/\($0)\" id=\"holder\">\($0)</a> of the same configuration: jobs of one configuration run one at a time" }
+                    ?? "it waits for an earlier job of the same configuration"
+            case .projectLimit:
+                let (limit, inUse) = try await api.store.projectLimit(projectId: job.projectId)
+                why = "the project runs \(inUse) of its \(limit) parallel jobs; it starts when one ends (<a href=\"/console/fleet\">queue &amp; fleet</a>)"
+            case .paused:
+                let pauses = try await api.store.pauses(projectId: job.projectId).filter {
+                    ($0.scope.componentId == nil || $0.scope.componentId == job.componentId) && ($0.scope.configId == nil || $0.scope.configId == job.configId)
+                }
+                why = (pauses.isEmpty ? "it is paused" : "paused: " + pauses.map { h($0.scope.description) }.joined(separator: ", ")) + " (<a href=\"/console/fleet\">resume</a>)"
+            case .phase:
+                why = "an earlier phase of its run has not finished"
+            }
+            body += "<p class=\"notice\" id=\"why-waiting\">Waiting: \(why).</p>"
+        }
         var actions = ""
-        if !job.status.isFinal, s.token.scope == .admin {
-            actions += "<form method=\"post\" action=\"/console/jobs/\(job.id)/kill\" class=\"inline\">\(csrfField(s.session))<button type=\"submit\" id=\"kill\">Kill</button></form> "
+        if !job.status.isFinal, s.token.scope == .admin, job.desiredStatus == .processing {
+            actions += "<form method=\"post\" action=\"/console/jobs/\(job.id)/kill\" class=\"inline\" data-confirm=\"Kill job \(job.id)\(job.isOrchestration ? " and its running tasks" : "")?\">"
+                + "\(csrfField(s.session))<button type=\"submit\" id=\"kill\" class=\"danger\">Kill…</button></form> "
         }
         if job.status.isFinal, job.isOrchestration, s.token.scope == .admin {
             actions += "<a class=\"button\" id=\"retry\" href=\"/console/jobs/\(job.id)/retry\">Retry…</a>"
         }
         body += actions.isEmpty ? "" : "<p>\(actions)</p>"
-        if view.definition != nil {
-            var phases = ""
-            for phase in view.phases {
-                let rows = phase.tasks.map { task -> String in
-                    guard let child = task.job else {
-                        return "<tr><td>\(h(task.task.name))</td><td class=\"muted\">\(task.selected ? "not started" : "not selected")</td><td></td><td></td></tr>"
-                    }
-                    return "<tr><td>\(h(task.task.name))</td><td>\(badge(child.status))</td><td><a href=\"/console/jobs/\(child.id)\">\(child.id)</a></td><td>\(duration(child))</td></tr>"
-                }.joined()
-                phases += "<div class=\"phase\"><h3>\(h(phase.phase.name)) \(phaseBadge(phase.status))</h3><table>\(rows)</table></div>"
-            }
-            body += "<h2>Phases</h2>\(phases)<h2>Timeline</h2>\(timeline(view))"
+
+        // Why it ended as it did.
+        if let result = job.result, job.status.isFinal || result["message"] != nil {
+            let message = result["message"]?.stringValue
+            var facts: [String] = []
+            if let reason = result["reason"]?.stringValue { facts.append("reason <strong id=\"result-reason\">\(h(reason))</strong>") }
+            if case .number(let code)? = result["exitCode"] { facts.append("exit code <strong id=\"exit-code\">\(Int(code))</strong>") }
+            let output = result["output"].map { $0 }.flatMap { value -> [String]? in
+                if case .array(let items) = value { return items.compactMap(\.stringValue) } else { return nil }
+            } ?? []
+            let kind = job.status == .error || job.status == .terminated ? "failed" : job.status == .warning ? "warned" : "ok"
+            body += "<div class=\"result \(kind)\" id=\"result\"><h2>Result</h2>"
+                + (message.map { "<p class=\"result-message\" id=\"result-message\">\(h($0))</p>" } ?? "")
+                + (facts.isEmpty ? "" : "<p>\(facts.joined(separator: " · "))</p>")
+                + (output.isEmpty ? "" : "<p class=\"muted\">Last lines:</p><pre class=\"last-lines\">\(h(output.suffix(20).joined(separator: "\n")))</pre>")
+                + "</div>"
         }
-        let events = try await api.store.events(jobId: job.id, limit: 200)
-        body += "<h2>Events</h2>" + (events.isEmpty ? "<p class=\"muted\">None.</p>"
-            : "<pre>" + events.map { "\(h(Job.formatTime($0.time))) \(h($0.stream.rawValue)) \(h($0.message))" }.joined(separator: "\n") + "</pre>")
-        // Live refresh while the job is not finished.
-        return page("Job \(job.id)", body, session: s.session, refresh: job.status.isFinal ? nil : 2)
+
+        // Where it belongs and when it ran.
+        var rows: [(String, String)] = []
+        if let runId = job.orchestrationJobId {
+            rows.append(("Run", "<a href=\"/console/jobs/\(runId)\" id=\"run-link\">\(runId)</a>" + (job.orchestrationTaskId.map { " · task \(h($0))" } ?? "")))
+            if let run = try await api.store.job(id: runId) {
+                rows.append(("Orchestration", "<a href=\"/console/orchestrations/\(u(run.configId))\">\(h(run.configId))</a>"))
+            }
+        } else if job.isOrchestration {
+            rows.append(("Orchestration", "<a href=\"/console/orchestrations/\(u(job.configId))\">\(h(job.configId))</a> · <a href=\"/console/jobs?orchestration=\(q(job.configId))\">its jobs</a>"))
+        }
+        rows.append(("Run id", h(job.runId)))
+        if let previous = job.previousJobId { rows.append(("Retry of", "<a href=\"/console/jobs/\(previous)\">\(previous)</a>")) }
+        let retries = try await api.store.retries(of: job.id)
+        if !retries.isEmpty { rows.append(("Retried by", retries.map { "<a href=\"/console/jobs/\($0)\">\($0)</a>" }.joined(separator: ", "))) }
+        rows.append(("Attempt", "\(job.attempt)" + (job.retries > 0 ? " of \(job.retries + 1)" : "")))
+        if let worker = job.workerId { rows.append(("Worker", h(worker))) }
+        rows.append(("Created", timeTag(job.createdTime)))
+        rows.append(("Started", timeTag(job.startTime)))
+        rows.append(("Ended", timeTag(job.endTime)))
+        let queued = job.startTime.map { String(format: "%.2f s", $0.timeIntervalSince(job.createdTime)) } ?? (job.status.isFinal ? "never started" : String(format: "%.1f s so far", Date().timeIntervalSince(job.createdTime)))
+        rows.append(("Queued", queued))
+        rows.append(("Duration", duration(job)))
+        rows.append(("Started by", h(job.initializedBy)))
+        if let tokenId = job.tokenId {
+            let token = try await api.store.tokens(projectId: job.projectId).first { $0.id == tokenId }
+            rows.append(("Token", "\(tokenId)" + (token.map { " · \(h($0.description))" } ?? "")))
+        }
+        if let timeout = job.timeoutSeconds { rows.append(("Timeout", String(format: "%.0f s", timeout))) }
+        body += "<table class=\"facts\" id=\"facts\">" + rows.map { "<tr><th>\($0.0)</th><td>\($0.1)</td></tr>" }.joined() + "</table>"
+        if !job.isOrchestration, job.parameters != .object([:]) {
+            body += "<details><summary>Parameters</summary><pre id=\"parameters\">\(h(pretty(Secrets.masked(job.parameters))))</pre></details>"
+        }
+
+        if view.definition != nil {
+            body += "<h2>Tasks</h2>\(runTable(view))<h2>Timeline</h2>\(timeline(view))"
+        }
+        body += try await logSection(job)
+        // A run's phases change as it goes: it reloads while unfinished. A plain job's page
+        // follows its log instead (the script fetches new lines), keeping the reader's place.
+        return page("Job \(job.id)", body, session: s.session, refresh: job.status.isFinal || !job.isOrchestration ? nil : 2)
     }
 
     func kill(_ s: Screen) async throws -> Response {

@@ -78,6 +78,9 @@ extension API {
         // JobRoutes.swift
         Route(.post, "/v1/jobs", .admin) { try await $0.createJob($1) },
         Route(.get, "/v1/jobs", .read, trigger: .itsRuns) { try await $0.searchJobs($1) },
+        Route(.get, "/v1/jobs/counts", .read, trigger: .itsRuns) { try await $0.countJobs($1) },
+        Route(.post, "/v1/jobs/kill", .admin) { try await $0.killMatching($1) },
+        Route(.post, "/v1/jobs/retry", .admin) { try await $0.retryMatching($1) },
         Route(.get, "/v1/jobs/{id}", .read, trigger: .itsRuns) { try await $0.getJob($1) },
         Route(.post, "/v1/jobs/{id}/kill", .admin) { try await $0.killJob($1) },
         Route(.get, "/v1/jobs/{id}/events", .read, trigger: .itsRuns) { try await $0.jobEvents($1) },
@@ -87,6 +90,14 @@ extension API {
         Route(.get, "/v1/jobs/{id}/notifications", .read) { try await $0.jobNotifications($1) },
         // ScheduleRoutes.swift
         Route(.get, "/v1/schedules", .read) { try await $0.listSchedules($1) },
+        // OperationsRoutes.swift
+        Route(.post, "/v1/schedules/{id}/enable", .admin) { try await $0.switchSchedule($1, enabled: true) },
+        Route(.post, "/v1/schedules/{id}/disable", .admin) { try await $0.switchSchedule($1, enabled: false) },
+        Route(.post, "/v1/schedules/{id}/run", .admin) { try await $0.runSchedule($1) },
+        Route(.get, "/v1/pauses", .read) { try await $0.listPauses($1) },
+        Route(.put, "/v1/pauses", .admin) { try await $0.putPause($1) },
+        Route(.delete, "/v1/pauses", .admin) { try await $0.deletePause($1) },
+        Route(.get, "/v1/queue", .read) { try await $0.queue($1) },
         // OrchestrationRoutes.swift
         Route(.get, "/v1/orchestrations", .read, trigger: .itsRuns) { try await $0.listOrchestrations($1) },
         Route(.get, "/v1/orchestrations/{id}", .read, trigger: .itsOrchestration) { try await $0.getOrchestration($1) },

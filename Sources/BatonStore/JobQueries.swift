@@ -19,6 +19,14 @@ public struct JobFilter: Sendable {
     public var orchestrationId: String? = nil
     public var sortBy: SortKey = .id
     public var ascending = false
+    /// What started the job: manual, schedule or api.
+    public var initializedBy: String? = nil
+    /// A job id or run id: that job and, for a run id, the jobs under it.
+    public var run: String? = nil
+    /// Only jobs no other job started (plain jobs and orchestration runs).
+    public var rootsOnly = false
+    /// Only jobs no later job retried.
+    public var notRetried = false
 
     /// Columns jobs can be sorted by (Keboola's sortBy values).
     public enum SortKey: String, Sendable, CaseIterable {
@@ -165,29 +173,27 @@ extension Store {
         return nil
     }
 
-    /// Jobs matching `filter`, newest first.
+    /// Jobs matching `filter`, newest first (by default).
     public func jobs(_ filter: JobFilter) async throws -> [Job] {
-        let statuses = filter.statuses.isEmpty ? nil : filter.statuses.map(\.rawValue)
-        let rows = try await client.query("""
-            SELECT \(unescaped: Store.jobColumns) FROM jobs
-            WHERE (\(filter.projectId)::text IS NULL OR project_id = \(filter.projectId))
-              AND (\(statuses)::text[] IS NULL OR status::text = ANY (\(statuses)::text[]))
-              AND (\(filter.componentId)::text IS NULL OR component_id = \(filter.componentId))
-              AND (\(filter.configId)::text IS NULL OR config_id = \(filter.configId))
-              AND (\(filter.parentRunId)::text IS NULL OR parent_run_id = \(filter.parentRunId))
-              AND (\(filter.ids)::bigint[] IS NULL OR id = ANY (\(filter.ids)::bigint[]))
-              AND (\(filter.createdFrom)::timestamptz IS NULL OR created_time >= \(filter.createdFrom))
-              AND (\(filter.createdTo)::timestamptz IS NULL OR created_time < \(filter.createdTo))
-              AND (\(filter.orchestrationId)::text IS NULL
-                   OR (component_id = 'keboola.orchestrator' AND config_id = \(filter.orchestrationId))
-                   OR orchestration_job_id IN (SELECT o.id FROM jobs o WHERE o.project_id = jobs.project_id
-                                                 AND o.component_id = 'keboola.orchestrator' AND o.config_id = \(filter.orchestrationId)))
-            ORDER BY \(unescaped: filter.sortBy.column) \(unescaped: filter.ascending ? "ASC" : "DESC") NULLS LAST, id \(unescaped: filter.ascending ? "ASC" : "DESC")
-            LIMIT \(filter.limit) OFFSET \(filter.offset)
-            """, logger: logger)
+        let order = "ORDER BY \(filter.sortBy.column) \(filter.ascending ? "ASC" : "DESC") NULLS LAST, id \(filter.ascending ? "ASC" : "DESC")"
+        let rows = try await client.query(Store.matching(filter, select: Store.jobColumns, then: order, limit: filter.limit, offset: filter.offset), logger: logger)
         var jobs: [Job] = []
         for try await row in rows { jobs.append(try Store.decodeJob(row)) }
         return jobs
+    }
+
+    /// `SELECT select FROM search_jobs(filter...) AS jobs then LIMIT limit OFFSET offset`: the one
+    /// statement shape of searches, counts and bulk actions (sql/functions/search_jobs.sql).
+    /// `select` and `then` are fixed SQL text of the caller; every value is a bind parameter.
+    static func matching(_ filter: JobFilter, select: String, then: String, limit: Int?, offset: Int = 0) -> PostgresQuery {
+        let statuses = filter.statuses.isEmpty ? nil : filter.statuses.map(\.rawValue)
+        return """
+            SELECT \(unescaped: select) FROM search_jobs(\(filter.projectId)::text, \(statuses)::text[], \(filter.componentId)::text,
+                \(filter.configId)::text, \(filter.parentRunId)::text, \(filter.ids)::bigint[], \(filter.createdFrom)::timestamptz,
+                \(filter.createdTo)::timestamptz, \(filter.orchestrationId)::text, \(filter.initializedBy)::text, \(filter.run)::text,
+                \(filter.rootsOnly), \(filter.notRetried)) AS jobs
+            \(unescaped: then) LIMIT \(limit.map(Int64.init))::bigint OFFSET \(Int64(offset))
+            """
     }
 
     /// Events of a job after event id `after`, oldest first.
