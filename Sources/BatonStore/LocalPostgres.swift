@@ -38,7 +38,8 @@ public struct LocalPostgres: Sendable {
     }
 
     var dataDirectory: String { directory + "/data" }
-    var socketDirectory: String { directory + "/socket" }
+    /// The folder of the server's Unix socket (`?host=` of a URL over it).
+    public var socketDirectory: String { directory + "/socket" }
     var logFile: String { directory + "/postgres.log" }
     var portFile: String { directory + "/port" }
 

@@ -3,6 +3,7 @@ import BatonEngine
 import BatonStore
 import Foundation
 import Logging
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,12 +11,23 @@ import Glibc
 /// The PostgreSQL tests talk to: `DATABASE_URL`'s server when set, else a throwaway server
 /// started once per test process from the installed binaries (the same code as `baton db up`).
 /// Each caller of `makeDatabase` gets a fresh, migrated database.
+///
+/// With `BATON_TEST_POOLER=pgbouncer` the tests reach that server through a PgBouncer in
+/// transaction mode (`TestPooler`), as a fleet behind a pooler does: `makeDatabase` migrates the
+/// database directly (as `baton migrate` with a direct URL would) and returns a URL through
+/// PgBouncer; each worker and coordinator started with `BatonProcess` for such a database gets in
+/// `BATON_WAKEUPS` the address of the database's `baton relay`, which connects directly (over
+/// the server's Unix socket when known, so PostgreSQL tells its sessions from PgBouncer's, which
+/// come over TCP).
 public actor TestPostgres {
     public static let shared = TestPostgres()
 
-    typealias Server = (host: String, port: Int, user: String, password: String?)
+    /// The server: its address and login, and the folder of its Unix socket when known.
+    typealias Server = (host: String, port: Int, user: String, password: String?, socket: String?)
+    /// The server, and the pooler in front of it when one was asked for.
+    typealias Setup = (server: Server, pooler: TestPooler?)
     /// One start shared by every caller: the actor is re-entrant across the awaits of a start.
-    private var starting: Task<Server, any Error>?
+    private var starting: Task<Setup, any Error>?
     private var counter = 0
     public nonisolated let logger: Logger = {
         var logger = Logger(label: "baton.test")
@@ -25,30 +37,84 @@ public actor TestPostgres {
 
     /// Creates a database named after `name`, applies the migrations unless told not to, and returns its URL.
     public func makeDatabase(_ name: String, migrate: Bool = true) async throws -> String {
-        let server = try await start()
+        let (server, pooler) = try await start()
         counter += 1
         let database = "t_\(name.lowercased().filter { $0.isLetter || $0.isNumber })_\(getpid())_\(counter)"
-        let admin = url(server, database: "postgres")
-        try await Store.withStore(url: admin, logger: logger) { store in
+        try await Store.withStore(url: Self.url(server, database: "postgres"), logger: logger) { store in
             try await store.createDatabase(database)
         }
-        let url = url(server, database: database)
-        guard migrate else { return url }
-        try await Store.withStore(url: url, logger: logger) { store in
-            try await Migrator(directory: try Migrator.defaultDirectory()).migrate(store)
+        let direct = Self.url(server, database: database)
+        if migrate {
+            try await Store.withStore(url: direct, logger: logger) { store in
+                try await Migrator(directory: try Migrator.defaultDirectory()).migrate(store)
+            }
         }
-        return url
+        guard let pooler else { return direct }
+        Self.state.withLock { $0.pooled[database] = Self.url(server, database: database, socket: true) }
+        return pooler.url(database: database)
     }
 
-    private func url(_ server: Server, database: String) -> String {
+    /// The PgBouncer the tests go through, or nil when they talk to PostgreSQL directly.
+    public func pooler() async throws -> TestPooler? {
+        try await start().pooler
+    }
+
+    /// The database of `url` on the server itself, bypassing the pooler: for what needs a
+    /// session of its own (LISTEN) or must see the server's side. `url` itself when unpooled.
+    public func directURL(_ url: String) async throws -> String {
+        let (server, pooler) = try await start()
+        guard pooler != nil, let database = Self.database(of: url) else { return url }
+        return Self.url(server, database: database)
+    }
+
+    /// `BATON_WAKEUPS` for a worker or coordinator of `databaseURL`'s database: the address of
+    /// its relay when the database is one made through the pooler, else nil. The relay starts
+    /// with the database's first worker or coordinator (most tests start none) on a free port and
+    /// runs until the test process ends; whoever comes before it listens reconnects with backoff.
+    nonisolated static func wakeups(for databaseURL: String) throws -> String? {
+        guard let database = database(of: databaseURL) else { return nil }
+        return try state.withLock { state in
+            if let relay = state.relays[database] { return relay.address }
+            guard let direct = state.pooled[database] else { return nil }
+            let port = freePort()
+            // The relay LISTENs: a session of its own, straight to the server.
+            let relay = try BatonProcess(["relay", "--port", "\(port)"], databaseURL: direct)
+            state.relays[database] = (relay, "127.0.0.1:\(port)")
+            return "127.0.0.1:\(port)"
+        }
+    }
+
+    static func database(of url: String) -> String? {
+        guard let path = URLComponents(string: url)?.path, path.count > 1 else { return nil }
+        return String(path.dropFirst())
+    }
+
+    /// `database` on `server`, over its Unix socket when `socket` and the socket is known.
+    static func url(_ server: Server, database: String, socket: Bool = false) -> String {
         let credentials = server.password.map { "\(server.user):\($0)" } ?? server.user
-        return "postgres://\(credentials)@\(server.host):\(server.port)/\(database)"
+        let query = socket ? server.socket.map { "?host=\($0)" } ?? "" : ""
+        return "postgres://\(credentials)@\(server.host):\(server.port)/\(database)\(query)"
     }
 
-    private func start() async throws -> Server {
+    /// Whether the relays reach the server over its Unix socket (and every TCP session of a test
+    /// database comes from PgBouncer): false when `DATABASE_URL` names no socket (`?host=/dir`).
+    public func relaysUseSocket() async throws -> Bool {
+        try await start().server.socket != nil
+    }
+
+    private func start() async throws -> Setup {
         if let starting { return try await starting.value }
         let logger = self.logger
-        let task = Task { try await Self.startServer(logger: logger) }
+        let task = Task { () async throws -> Setup in
+            let server = try await Self.startServer(logger: logger)
+            guard TestPooler.requested != nil else { return (server, nil) }
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("baton-test-pgbouncer-\(getpid())").path
+            Self.registerCleanup()
+            let (pooler, process) = try await TestPooler.start(host: server.host, port: server.port, user: server.user,
+                                                               password: server.password, directory: directory)
+            Self.state.withLock { $0.pooler = (process, directory) }
+            return (server, pooler)
+        }
         starting = task
         return try await task.value
     }
@@ -56,7 +122,8 @@ public actor TestPostgres {
     private static func startServer(logger: Logger) async throws -> Server {
         if let env = ProcessInfo.processInfo.environment["DATABASE_URL"], !env.isEmpty,
            let components = URLComponents(string: env), let host = components.host {
-            return (host, components.port ?? 5432, components.user ?? "postgres", components.password)
+            let socket = components.queryItems?.first { $0.name == "host" && $0.value?.hasPrefix("/") == true }?.value
+            return (host, components.port ?? 5432, components.user ?? "postgres", components.password, socket)
         }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("baton-test-\(getpid())").path
         var lastError: (any Error)?
@@ -66,8 +133,9 @@ public actor TestPostgres {
                                             settings: ["fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"]))
             do {
                 _ = try await local.up(logger: logger)
-                TestPostgres.registerCleanup(directory: directory)
-                return ("127.0.0.1", port, "postgres", String?.none)
+                Self.state.withLock { $0.serverDirectory = directory }
+                Self.registerCleanup()
+                return ("127.0.0.1", port, "postgres", String?.none, local.socketDirectory)
             } catch {
                 lastError = error
             }
@@ -92,15 +160,42 @@ public actor TestPostgres {
         return bound ? Int(UInt16(bigEndian: address.sin_port)) : Int.random(in: 20_000...60_000)
     }
 
-    nonisolated(unsafe) private static var cleanupDirectory: String?
+    /// What the test process started and stops at its exit.
+    private struct Started {
+        /// The databases made through the pooler, each with its direct URL for its relay.
+        var pooled: [String: String] = [:]
+        var relays: [String: (process: BatonProcess, address: String)] = [:]
+        var pooler: (process: Process, directory: String)?
+        var serverDirectory: String?
+        var cleanupRegistered = false
+    }
+    private static let state = Mutex(Started())
 
-    /// Stops the throwaway server when the test process exits.
-    private static func registerCleanup(directory: String) {
-        cleanupDirectory = directory
+    /// Stops, when the test process exits, the relays, then PgBouncer, then the throwaway server.
+    private static func registerCleanup() {
+        let first = state.withLock { state in
+            defer { state.cleanupRegistered = true }
+            return !state.cleanupRegistered
+        }
+        guard first else { return }
         atexit {
-            guard let directory = TestPostgres.cleanupDirectory else { return }
-            try? LocalPostgres(.init(directory: directory)).down(mode: "immediate")
-            try? FileManager.default.removeItem(atPath: directory)
+            let started = TestPostgres.state.withLock { $0 }
+            for (relay, _) in started.relays.values where relay.process.isRunning {
+                kill(relay.process.processIdentifier, SIGKILL)
+            }
+            if let pooler = started.pooler {
+                // SIGTERM: PgBouncer closes every connection and exits at once.
+                let process = pooler.process
+                if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+                let deadline = Date().addingTimeInterval(5)
+                while process.isRunning && Date() < deadline { usleep(20_000) }
+                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+                try? FileManager.default.removeItem(atPath: pooler.directory)
+            }
+            if let directory = started.serverDirectory {
+                try? LocalPostgres(.init(directory: directory)).down(mode: "immediate")
+                try? FileManager.default.removeItem(atPath: directory)
+            }
         }
     }
 }

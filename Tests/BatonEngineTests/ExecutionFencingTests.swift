@@ -238,7 +238,7 @@ struct ExecutionFencingTests {
             try await waitUntil(timeout: 30, "the rescue") { try await store.job(id: job.id)?.status == .created }
             kill(worker.process.processIdentifier, SIGCONT)
             let done = try await store.waitForFinal([job.id], timeout: 60)[0]
-            #expect(done.status == .success && done.attempt == 2, "\(done.status) attempt \(done.attempt): \(String(describing: done.result))")
+            #expect(done.status == .success && done.attempt == 2, "\(done.status) attempt \(done.attempt): \(String(describing: done.result)); worker: \(worker.output.suffix(3000)); coordinator: \(coordinator.output.suffix(1500))")
         }
     }
 

@@ -15,17 +15,10 @@ import Glibc
 struct RelayTests {
     let logger = TestPostgres.shared.logger
 
-    /// Starts `baton relay` on a free port (or `port`); returns it and its port.
+    /// Starts `baton relay` for `url`'s database on a free port (or `port`); returns it and its
+    /// port. The relay LISTENs: it connects straight to the server, past any pooler.
     static func relay(_ url: String, port: Int = 0) async throws -> (BatonProcess, Int) {
-        let relay = try BatonProcess(["relay", "--port", "\(port)"], databaseURL: url)
-        var found = 0
-        try await waitUntil(timeout: 30, "the relay to listen") {
-            guard let line = relay.output.split(separator: "\n").first(where: { $0.hasPrefix("relay listening on ") }),
-                  let value = line.split(separator: ":").last.flatMap({ Int($0) }) else { return false }
-            found = value
-            return true
-        }
-        return (relay, found)
+        try await BatonProcess.relay(databaseURL: try await TestPostgres.shared.directURL(url), port: port)
     }
 
     func startDelay(_ store: Store, _ id: Int64) async throws -> Double {

@@ -59,7 +59,8 @@ struct WorkerRowsTests {
             let stopped = try #require(try await row(holder))
             #expect(stopped.stopped != nil && stopped.running == 0)
             #expect(try await live() == [stayingId])
-            #expect(try await store.job(id: job.id)?.status == .success, "it drained its job before it stopped")
+            let drained = try await store.job(id: job.id)
+            #expect(drained?.status == .success, "it drained its job before it stopped: \(String(describing: drained?.status)) \(String(describing: drained?.result)); its log: \(stopping.output.suffix(3000))")
 
             // Killed, it cannot say so: it drops out of the live workers once two leases pass unheard.
             kill(staying.process.processIdentifier, SIGKILL)
