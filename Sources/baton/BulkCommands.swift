@@ -107,7 +107,7 @@ func killMatching(client: ClientOptions, filter options: BulkFilterOptions, limi
         return try await api.killJobs(fields, limit: limit)
     })
     let cancelled = killed.filter { $0.status == .cancelled }.count
-    print("killed \(killed.count) job\(killed.count == 1 ? "" : "s") (\(cancelled) cancelled, \(killed.count - cancelled) terminating); \(remaining) matching job\(remaining == 1 ? "" : "s") remain\(remaining == 1 ? "s" : "")\(remaining > 0 ? " (run the command again to kill them)" : "")")
+    print("killed \(killed.count) job\(killed.count == 1 ? "" : "s") (\(cancelled) cancelled, \(killed.count - cancelled) terminating); \(remaining) matching job\(remaining == 1 ? "" : "s") remain\(remaining == 1 ? "s" : "")\(remaining > 0 ? " (run the command again to kill \(remaining == 1 ? "it" : "them"))" : "")")
 }
 
 /// `baton jobs retry` with a filter: retries the failed runs and plain jobs matching it that were
@@ -126,7 +126,7 @@ func retryMatching(client: ClientOptions, filter options: BulkFilterOptions, lim
         return try await api.retryJobs(fields, limit: limit)
     })
     for pair in retried { print("job \(pair.from) -> retry job \(pair.to)") }
-    print("retried \(retried.count) job\(retried.count == 1 ? "" : "s"); \(remaining) matching job\(remaining == 1 ? "" : "s") not retried yet\(remaining > 0 ? " (run the command again for them)" : "")")
+    print("retried \(retried.count) job\(retried.count == 1 ? "" : "s"); \(remaining) matching job\(remaining == 1 ? "" : "s") not retried yet\(remaining > 0 ? " (run the command again for \(remaining == 1 ? "it" : "them"))" : "")")
 }
 
 extension APIClient {
