@@ -20,7 +20,7 @@ import traceback
 sys.dont_write_bytecode = True  # no __pycache__ in the work tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import fixtures  # noqa: E402
+from harness import fixtures, pooler  # noqa: E402
 from harness.core import RESULTS, ROOT, TMP, Context, DB, log  # noqa: E402
 from harness.report import Results  # noqa: E402
 from harness.server import Server  # noqa: E402
@@ -57,6 +57,11 @@ def parse() -> argparse.Namespace:
         p.error(f"unknown scenario(s) {unknown}: choose from {ORDER} (or cpu)")
     if a.fleet_report_from:
         a.scenarios = ["fleet"]
+    chosen = {BY_NAME[s].NAME for s in a.scenarios} or set(ORDER)
+    if "fleet" in chosen and "pooled" in a.fleet_modes.split(",") and not a.fleet_report_from and not pooler.find_pgbouncer():
+        p.exit(1, "bench: pgbouncer not found: the fleet scenario runs 500 workers through PgBouncer (its pooled mode). "
+                  "Install it (apt-get install -y pgbouncer), or leave the mode out "
+                  "(--fleet-modes paced,noop) or the scenario.\n")
     return a
 
 

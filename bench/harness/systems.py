@@ -33,9 +33,10 @@ class Fleet:
     """`baton worker --trace` processes; their trace lines are read by one thread each."""
 
     def __init__(self, ctx: Context, count: int, concurrency: int, tag: str, max_connections: Optional[int] = None,
-                 extra: tuple[str, ...] = ()):
+                 extra: tuple[str, ...] = (), dsn: Optional[str] = None):
         self.starts: dict[int, float] = {}
         self.turns: list[tuple[float, int]] = []
+        self.turn_times: list[float] = []  # when each line of self.turns was read (unix time), same order
         self.start_events: "queue.Queue[int]" = queue.Queue()
         self.lock = threading.Lock()
         self.procs: list[subprocess.Popen] = []
@@ -47,7 +48,7 @@ class Fleet:
             self.logs.append(path)
             err = open(path, "w")
             p = subprocess.Popen(
-                [ctx.args.baton, "worker", "--database-url", ctx.dsn, "--concurrency", str(concurrency), "--trace",
+                [ctx.args.baton, "worker", "--database-url", dsn or ctx.dsn, "--concurrency", str(concurrency), "--trace",
                  "--worker-id", f"bench-{tag}-{i + 1}", *extra]
                 + (["--max-connections", str(max_connections)] if max_connections else []),
                 stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL, text=True, bufsize=1)
@@ -66,8 +67,10 @@ class Fleet:
                     self.starts.setdefault(job, float(parts[2]))
                 self.start_events.put(job)
             elif len(parts) == 3 and parts[0] == "T":
+                now = time.time()
                 with self.lock:
                     self.turns.append((float(parts[1]), int(parts[2])))
+                    self.turn_times.append(now)
 
     def pids(self) -> list[int]:
         return [p.pid for p in self.procs if p.poll() is None]

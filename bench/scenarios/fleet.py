@@ -1,6 +1,7 @@
-"""fleet: issue 8's fleet test, 64 worker processes against 4 on one server, claim p99 of each.
+"""fleet: issue 17's pooled fleet (500 worker processes through PgBouncer against 16 connected directly, see
+fleet_pooled.py) and issue 8's fleet test (64 worker processes against 4 on one server, claim p99 of each).
 
-Two modes, each --fleet-rounds rounds of a small fleet (--workers) then a big one
+`--fleet-modes` (default pooled,paced,noop) chooses. Issue 8's two modes, each --fleet-rounds rounds of a small fleet (--workers) then a big one
 (--fleet-workers), concurrency --fleet-concurrency each, --max-connections
 --fleet-max-connections each; --fleet-jobs jobs per run, round-robin over --fleet-configs
 configurations, queued before the workers start. **paced**: `sleep` jobs, --fleet-seconds in the
@@ -21,10 +22,12 @@ import time
 from typing import Optional
 
 from harness import fixtures, systems
-from harness.core import ROOT, BenchError, Context, log
+from harness.core import RESULTS, ROOT, BenchError, Context, log
 from harness.report import Row
 from harness.server import SLOW_MS, Probe
 from harness.stats import median, pct
+
+from . import fleet_pooled
 
 NAME = "fleet"
 ALIASES: tuple = ()
@@ -39,16 +42,20 @@ def add_arguments(p) -> None:
     g.add_argument("--fleet-seconds", type=float, default=1.0,
                    help="paced mode: job duration in the big fleet (sleep executor); the small fleet's jobs are shorter "
                         "by the ratio of the fleets' sizes, so that both can run the same jobs per second")
-    g.add_argument("--fleet-rounds", type=int, default=3, help="rounds of small then big fleet per mode")
-    g.add_argument("--fleet-modes", default="paced,noop", help="paced (sleep jobs, same job rate), noop (CPU-saturated), or both")
+    g.add_argument("--fleet-rounds", type=int, default=2, help="rounds of small then big fleet per mode (paced, noop)")
+    g.add_argument("--fleet-modes", default="pooled,paced,noop",
+                   help="pooled (issue 17: 500 workers through PgBouncer vs 16 direct), paced (sleep jobs, same job rate), "
+                        "noop (CPU-saturated); any of them, comma-separated")
     g.add_argument("--fleet-max-connections", type=int, default=3,
                    help="--max-connections of every worker (its pool, which also serves its LISTEN connection)")
     g.add_argument("--fleet-report-from", metavar="FLEET_JSON",
                    help="write fleet.md (and the fleet's rows in latest.md) again from a fleet.json, measuring nothing")
+    fleet_pooled.add_arguments(p)
 
 
 def smoke(a) -> None:
     a.fleet_workers, a.fleet_jobs, a.fleet_configs, a.fleet_seconds, a.fleet_rounds = 8, 400, 50, 0.2, 1
+    fleet_pooled.smoke(a)
 
 
 def fleet_run(ctx: Context, tag: str, mode: str, workers: int, n: int, seconds: float) -> dict:
@@ -115,8 +122,54 @@ def run(ctx: Context) -> None:
     if a.fleet_report_from:
         saved = json.load(open(a.fleet_report_from))
         ctx.args.command = saved.get("command", ctx.args.command)
-        fleet_rows(ctx, saved["runs"], saved["seconds"], saved["stamp"], saved.get("command"), saved.get("commit"))
+        fleet_rows(ctx, saved["runs"], saved["seconds"], saved["stamp"], saved.get("command"), saved.get("commit"), saved.get("pooled"))
         return
+    modes = [m for m in a.fleet_modes.split(",") if m]
+    unknown = [m for m in modes if m not in ("pooled", "paced", "noop")]
+    if unknown:
+        raise BenchError(f"--fleet-modes: unknown {unknown} (pooled, paced, noop)")
+    started = time.time()
+    pooled = None
+    if "pooled" in modes:
+        try:
+            pooled = fleet_pooled.run(ctx)
+        except Exception as e:  # noqa: BLE001 - issue 8's modes still run; the failure is reported
+            log(f"fleet, pooled mode failed: {e}")
+            ctx.results.failed["fleet (pooled mode)"] = str(e)[:500]
+    runs = issue8(ctx, [m for m in modes if m != "pooled"])
+    # The modes not run this time keep their figures from the last fleet.json (marked with that run), so that a
+    # run of one mode does not drop the others from fleet.md and latest.md.
+    kept_runs, kept_pooled = ([], None) if a.smoke else carried(modes)
+    if pooled is None and "pooled" not in modes:
+        pooled = kept_pooled
+    fleet_rows(ctx, runs + kept_runs, time.time() - started, pooled=pooled)
+
+
+def carried(modes: list[str]) -> tuple[list[dict], Optional[dict]]:
+    """The runs of the modes not in `modes` (and the pooled fleet's figures, when not run) from bench/results/fleet.json,
+    each marked `from_run` with that run's time and commit."""
+    path = os.path.join(RESULTS, "fleet.json")
+    try:
+        saved = json.load(open(path))
+    except (OSError, ValueError):
+        return [], None
+    commit = saved.get("commit") or next((r.get("commit") for r in saved.get("rows", []) if r.get("commit")), None) or "?"
+    mark = {"stamp": saved.get("stamp", "?"), "commit": commit}
+    runs = [{**r, "from_run": r.get("from_run") or mark} for r in saved.get("runs", []) if r.get("mode") not in modes]
+    pooled = saved.get("pooled") if "pooled" not in modes else None
+    if pooled:
+        pooled = {**pooled, "from_run": pooled.get("from_run") or mark}
+    if runs or pooled:
+        log(f"fleet: not run this time, kept from {os.path.relpath(path, ROOT)} ({mark['stamp']}, commit {commit}): "
+            + ", ".join(sorted({r["mode"] for r in runs}) + (["pooled"] if pooled else [])))
+    return runs, pooled
+
+
+def issue8(ctx: Context, modes: list[str]) -> list[dict]:
+    """Issue 8's modes (paced, noop): rounds of the small fleet then the big one."""
+    a = ctx.args
+    if not modes:
+        return []
     big_w, small_w, conc = a.fleet_workers, a.workers, a.fleet_concurrency
     max_conn = ctx.db.one("SHOW max_connections")
     reserved = ctx.db.one("SHOW superuser_reserved_connections")
@@ -125,29 +178,30 @@ def run(ctx: Context) -> None:
         raise BenchError(f"{big_w} workers x --max-connections {a.fleet_max_connections} = {budget} connections do not fit "
                            f"in max_connections {max_conn} (less {reserved} reserved and 10 for the benchmark)")
     small_seconds = a.fleet_seconds * small_w / big_w  # the same job rate from both fleets: slots / job duration
-    modes = [m for m in a.fleet_modes.split(",") if m]
     log(f"== fleet: {big_w} worker processes vs {small_w}, concurrency {conc} each, {a.fleet_jobs} jobs over "
         f"{a.fleet_configs} configurations per run; modes {modes}; pool budget {a.fleet_max_connections} a worker "
         f"(cap {budget} of max_connections {max_conn})")
-    started = time.time()
     runs = []
     for mode in modes:
         for k in range(a.fleet_rounds):  # small, big, small, big...: drift of a shared machine hits both alike
             suffix = f"-r{k + 1}" if a.fleet_rounds > 1 else ""
             runs.append({**fleet_run(ctx, f"fleet-{mode}-{small_w}{suffix}", mode, small_w, a.fleet_jobs, small_seconds), "round": k + 1})
             runs.append({**fleet_run(ctx, f"fleet-{mode}-{big_w}{suffix}", mode, big_w, a.fleet_jobs, a.fleet_seconds), "round": k + 1})
-    fleet_rows(ctx, runs, time.time() - started)
+    return runs
 
 
 def fleet_rows(ctx: Context, runs: list[dict], seconds: float, stamp: Optional[str] = None, command: Optional[str] = None,
-               commit: Optional[str] = None) -> None:
-    """The fleet's rows, details and what limits them, from its runs; writes fleet.md and fleet.json."""
+               commit: Optional[str] = None, pooled: Optional[dict] = None) -> None:
+    """The fleet's rows, details and what limits them, from its runs (issue 8's modes) and the pooled fleet's
+    figures (issue 17); writes fleet.md and fleet.json."""
     res = ctx.results
+    src = (pooled or {}).get("from_run") or {}
+    pooled_rows = fleet_pooled.rows(ctx, pooled, src.get("stamp", stamp), src.get("commit", commit)) if pooled else []
     modes = list(dict.fromkeys(r["mode"] for r in runs))
-    small_w = min(r["workers"] for r in runs)
-    big_w = max(r["workers"] for r in runs)
-    conc = runs[0]["concurrency"]
-    jobs, configs = runs[0]["jobs"], runs[0]["configurations"]
+    small_w = min((r["workers"] for r in runs), default=0)
+    big_w = max((r["workers"] for r in runs), default=0)
+    conc = runs[0]["concurrency"] if runs else 0
+    jobs, configs = (runs[0]["jobs"], runs[0]["configurations"]) if runs else (0, 0)
     rows = []
     for mode in modes:
         smalls = [r for r in runs if r["mode"] == mode and r["workers"] == small_w]
@@ -170,7 +224,10 @@ def fleet_rows(ctx: Context, runs: list[dict], seconds: float, stamp: Optional[s
                       lower_is_better=True, target="<= 3x, no errors")
         if row.met and (conn_errors or errors or not all(b.get("valid") for b in bigs)):
             row.met = False
-        if stamp:
+        src = bigs[0].get("from_run") if bigs else None
+        if src:
+            row.stamp, row.commit = src["stamp"], src["commit"]
+        elif stamp:
             row.stamp, row.commit = stamp, commit or "?"
         why = FLEET_WHY[mode].format(extra=big_w - small_w, conns=2 * (big_w - small_w), big=big_w, big2=2 * big_w, small2=2 * small_w)
         res.limits[scenario] = (why + " Measured" + (f" (round {big.get('round')}, the median ratio)" if len(pairs) > 1 else "")
@@ -186,7 +243,7 @@ def fleet_rows(ctx: Context, runs: list[dict], seconds: float, stamp: Optional[s
             f"{max(r['peak_connections'] for r in bigs)}; errors {sum(r['errors'] for r in smalls)} vs {errors}. "
             + (f"Rounds over 3x: {sum(x > 3 for x in ratios if x)} of {len(ratios)}. " if len(pairs) > 1 else "")
             + "Every figure: bench/results/fleet.md.")
-    fleet_report(ctx, runs, rows, seconds, stamp, command)
+    fleet_report(ctx, runs, rows, seconds, stamp, command, pooled, pooled_rows)
 
 
 def _f(v, digits: int = 2, unit: str = "") -> str:
@@ -198,17 +255,41 @@ def _f(v, digits: int = 2, unit: str = "") -> str:
 
 
 def fleet_report(ctx: Context, runs: list[dict], rows: list[Row], seconds: float, stamp: Optional[str] = None,
-                 command: Optional[str] = None) -> None:
+                 command: Optional[str] = None, pooled: Optional[dict] = None, pooled_rows: Optional[list[Row]] = None) -> None:
     """bench/results/fleet.md and fleet.json: every figure of the fleet runs and the evidence of what limits them."""
     res = ctx.results
     command = command or ctx.args.command
     stamp = stamp or res.stamp
-    out = res.banner() + [f"# Fleet test (issue 8), {stamp}", ""] + res.header(ctx.server, f"fleet; {seconds:.0f} s for the fleet runs") + [
+    out = res.banner() + [f"# Fleet tests (issues 17 and 8), {stamp}", ""] + res.header(ctx.server, f"fleet; {seconds:.0f} s for the fleet runs") + [
         "", "Every figure was measured in this run, on this server, one fleet after the other. Definitions: "
         "bench/README.md (fleet). Ratios are the big fleet / the small one, the median of the rounds'.", ""]
+    if pooled:
+        out += fleet_pooled.report_lines(ctx, pooled, pooled_rows or []) + [""]
+    if runs:
+        out += issue8_lines(ctx, runs, rows)
+    out += ["", f"Command: `{command}`. Worker logs: bench/results/tmp/fleet-*.log."]
+    out_dir = res.out_dir()
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, "fleet.md"), "w") as f:
+        f.write("\n".join(out) + "\n")
+    all_rows = (pooled_rows or []) + rows
+    with open(os.path.join(out_dir, "fleet.json"), "w") as f:
+        json.dump({"stamp": stamp, "commit": all_rows[0].commit if all_rows else ctx.results.commit,
+                   "command": command, "seconds": seconds, "rows": [r.__dict__ for r in all_rows], "runs": runs, "pooled": pooled}, f, indent=1)
+    log(f"fleet report: {os.path.relpath(os.path.join(out_dir, 'fleet.md'), ROOT)}")
+
+
+def issue8_lines(ctx: Context, runs: list[dict], rows: list[Row]) -> list[str]:
+    """fleet.md's section on issue 8's modes."""
+    res = ctx.results
+    out = ["## 64 worker processes against 4 (issue 8)", ""]
+    kept = {(r["from_run"]["stamp"], r["from_run"]["commit"]): None for r in runs if r.get("from_run")}
+    for stamp, commit in kept:
+        out += [f"**Not measured in this run**: " + ", ".join(sorted({r['mode'] for r in runs if r.get('from_run', {}).get('stamp') == stamp}))
+                + f" kept from the run of {stamp} (commit {commit}), as bench/results/fleet.json held them.", ""]
     out += res.table(rows)
     out += [""] + [d for d in res.details.get(NAME, []) if d.startswith("- Fleet")]
-    out += ["", "## The runs", "",
+    out += ["", "### The runs", "",
             "| run | workers x concurrency | job | jobs | jobs/s | claim p50 ms | claim p99 ms | claim max ms | worker_turn in the server: mean ± sd ms | "
             "worker_turn in the server: p99 ms | peak connections | errors | machine CPU busy | run queue mean (p95) |",
             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -220,7 +301,7 @@ def fleet_report(ctx: Context, runs: list[dict], rows: list[Row], seconds: float
                    f"{(_f(t['mean_ms'], 3) + ' ± ' + _f(t['stddev_ms'], 3)) if t else 'n/a'} | "
                    f"{('< ' + str(SLOW_MS)) if r.get('turn_exec_p99_below') else _f(r.get('turn_exec_p99_ms'))} | {r['peak_connections']} | {r['errors']} | "
                    f"{_f(r.get('machine_busy', 0) * 100, 0)}% | {_f(r.get('run_queue_mean'), 1)} ({_f(r.get('run_queue_p95'), 0)}) |")
-    out += ["", "## Where the time goes", "",
+    out += ["", "### Where the time goes", "",
             "CPU seconds over the run, from /proc, every process sampled every 0.5 s. PostgreSQL: the server's processes "
             "(backends, WAL writer, checkpointer, autovacuum workers); other processes: everything else (other people's "
             "work on a shared machine, kernel threads); interrupts: irq and softirq time (loopback networking among it); "
@@ -271,19 +352,11 @@ def fleet_report(ctx: Context, runs: list[dict], rows: list[Row], seconds: float
                    f"overlaps {r['overlaps']}, re-claimed {r['reclaimed']}, exited early {r['workers_exited_early']}, server log "
                    f"{r.get('server_log_error_count', 'n/a')}" + (f"; first: {r['problems'][0]}" if r["problems"] else "")
                    + (f"; server: {r['server_log_errors'][0]}" if r.get("server_log_errors") else ""))
-    out += ["", "## What limits the big fleet's tail", ""]
+    out += ["", "### What limits the big fleet's tail", ""]
     for r in rows:
         out.append(f"- **{r.scenario}** ({'met' if r.met else 'not met' if r.met is False else 'n/a'}, {_f(r.ratio)}x): "
                    + res.limits.get(r.scenario, "").replace(" Every figure: fleet.md.", ""))
-    out += ["", f"Command: `{command}`. Worker logs: bench/results/tmp/fleet-*.log."]
-    out_dir = res.out_dir()
-    os.makedirs(out_dir, exist_ok=True)
-    with open(os.path.join(out_dir, "fleet.md"), "w") as f:
-        f.write("\n".join(out) + "\n")
-    with open(os.path.join(out_dir, "fleet.json"), "w") as f:
-        json.dump({"stamp": stamp, "commit": rows[0].commit if rows else ctx.results.commit,
-                   "command": command, "seconds": seconds, "rows": [r.__dict__ for r in rows], "runs": runs}, f, indent=1)
-    log(f"fleet report: {os.path.relpath(os.path.join(out_dir, 'fleet.md'), ROOT)}")
+    return out
 
 
 def fleet_evidence(small: dict, big: dict) -> str:
