@@ -43,6 +43,31 @@ public enum Orchestrations {
         return try RetryPlanView(run: job, children: job.isOrchestration ? try await store.children(of: jobId) : [])
     }
 
+    /// Retries the failed roots (plain jobs and runs, not task jobs) matching `filter` that no
+    /// job retried yet, oldest first, at most `limit`; each retry is its own job, with the
+    /// default selection. Statuses default to error and must be final. Returns the retries and
+    /// how many matching jobs are left.
+    public static func retryFailed(store: Store, filter: JobFilter, limit: Int, tokenId: Int64? = nil, initializedBy: String = "manual") async throws -> (retried: [(from: Int64, to: Int64)], remaining: Int) {
+        var filter = filter
+        let final: [JobStatus] = [.error, .warning, .terminated, .cancelled]
+        if filter.statuses.isEmpty { filter.statuses = [.error] }
+        if let wrong = filter.statuses.first(where: { !final.contains($0) }) {
+            throw BatonError(.invalidInput, "only finished jobs can be retried: status '\(wrong.rawValue)' is not one of error, warning, terminated, cancelled", field: "status")
+        }
+        filter.rootsOnly = true
+        filter.notRetried = true
+        filter.ascending = true
+        filter.limit = limit
+        filter.offset = 0
+        var retried: [(from: Int64, to: Int64)] = []
+        for job in try await store.jobs(filter) {
+            let new = try await Orchestrations.retry(store: store, jobId: job.id, only: [], tokenId: tokenId, initializedBy: initializedBy)
+            retried.append((job.id, new.id))
+        }
+        let remaining = try await store.jobCounts(filter).filter { filter.statuses.contains($0.key) }.values.reduce(0, +)
+        return (retried, remaining)
+    }
+
     /// Starts a retry of a finished job: for a run, a new run of its definition snapshot with the
     /// default selection (or `only`), recording `previousJobId`; for a plain job, a new job of
     /// the same configuration and configData.

@@ -70,29 +70,9 @@ extension API {
                           "jobs": .array(retried.map { ["previousJobId": .string(String($0.from)), "id": .string(String($0.to))] })])
     }
 
-    /// Retries the failed roots (plain jobs and runs, not task jobs) matching `filter` that no
-    /// job retried yet, oldest first, at most `limit`; each retry is its own job, with the
-    /// default selection. Statuses default to error and must be final. Returns the retries and
-    /// how many matching jobs are left.
+    /// Retries the failed roots matching `filter` (`Orchestrations.retryFailed`, which the CLI uses too).
     func retryFailed(_ filter: JobFilter, limit: Int, tokenId: Int64, initializedBy: String) async throws -> (retried: [(from: Int64, to: Int64)], remaining: Int) {
-        var filter = filter
-        let final: [JobStatus] = [.error, .warning, .terminated, .cancelled]
-        if filter.statuses.isEmpty { filter.statuses = [.error] }
-        if let wrong = filter.statuses.first(where: { !final.contains($0) }) {
-            throw BatonError(.invalidInput, "only finished jobs can be retried: status '\(wrong.rawValue)' is not one of error, warning, terminated, cancelled", field: "status")
-        }
-        filter.rootsOnly = true
-        filter.notRetried = true
-        filter.ascending = true
-        filter.limit = limit
-        filter.offset = 0
-        var retried: [(from: Int64, to: Int64)] = []
-        for job in try await store.jobs(filter) {
-            let new = try await Orchestrations.retry(store: store, jobId: job.id, only: [], tokenId: tokenId, initializedBy: initializedBy)
-            retried.append((job.id, new.id))
-        }
-        let remaining = try await store.jobCounts(filter).filter { filter.statuses.contains($0.key) }.values.reduce(0, +)
-        return (retried, remaining)
+        try await Orchestrations.retryFailed(store: store, filter: filter, limit: limit, tokenId: tokenId, initializedBy: initializedBy)
     }
 
     /// The job filter of a search, its counts and the bulk actions, from query parameters or a

@@ -272,16 +272,24 @@ extension Jobs {
 
     struct Retry: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Rerun a finished job; for a run, by default its failed tasks and every task of failed and not-executed phases.")
+            abstract: "Rerun a finished job; for a run, by default its failed tasks and every task of failed and not-executed phases. Without an id: retry the failed runs and jobs matching the filter flags (as POST /v1/jobs/retry).")
 
         @OptionGroup var client: ClientOptions
-        @Argument(help: "A finished job's id.") var id: Int64
+        @Argument(help: "A finished job's id (or give filter flags instead).") var id: Int64?
+        @OptionGroup(title: "Retry by filter (no id): the failed runs and plain jobs matching, not retried yet, oldest first") var filter: BulkFilterOptions
+        @Option(help: "By filter: at most this many retries (1-100, as the API; run again for the rest).") var limit: Int = 100
         @Option(name: .customLong("task"), help: "Rerun only these tasks of the run (repeatable).") var only: [String] = []
         @Flag(help: "Wait until the new job ends; exit 0 on success or warning, 1 otherwise.") var wait = false
         @Flag(help: "Print the new job as JSON.") var json = false
 
+        func validate() throws {
+            if id != nil && filter.narrows { throw ValidationError("give a job id or filter flags (\(BulkFilterOptions.flagList)), not both") }
+            if id == nil && (wait || json || !only.isEmpty) { throw ValidationError("--wait, --json and --task go with a job id") }
+        }
+
         func run() async throws {
-            let (id, only, wait) = (self.id, self.only, self.wait)
+            guard let id = self.id else { return try await retryMatching(client: client, filter: filter, limit: limit) }
+            let (only, wait) = (self.only, self.wait)
             let (job, children) = try await client.run("baton.jobs", direct: { store -> (Job, [Job]) in
                 let created = try await Orchestrations.retry(store: store, jobId: id, only: only)
                 guard wait else { return (created, []) }
@@ -304,13 +312,20 @@ extension Jobs {
 
     struct Kill: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Kill a job: not started -> cancelled; running -> terminating until its worker stops it (terminated). A run's task jobs too.")
+            abstract: "Kill a job: not started -> cancelled; running -> terminating until its worker stops it (terminated). A run's task jobs too. Without an id: every unfinished job matching the filter flags (as POST /v1/jobs/kill).")
 
         @OptionGroup var client: ClientOptions
-        @Argument(help: "Job id.") var id: Int64
+        @Argument(help: "Job id (or give filter flags instead).") var id: Int64?
+        @OptionGroup(title: "Kill by filter (no id): every unfinished matching job, oldest first") var filter: BulkFilterOptions
+        @Option(help: "By filter: at most this many jobs (1-10000, as the API; the rest are reported as remaining).") var limit: Int = 1000
+        @Flag(help: "By filter: do not ask for confirmation (needed when stdin is not a terminal).") var yes = false
+
+        func validate() throws {
+            if id != nil && filter.narrows { throw ValidationError("give a job id or filter flags (\(BulkFilterOptions.flagList)), not both") }
+        }
 
         func run() async throws {
-            let id = self.id
+            guard let id = self.id else { return try await killMatching(client: client, filter: filter, limit: limit, yes: yes) }
             let status = try await client.run("baton.jobs", direct: { try await $0.killJob(id: id) }, remote: { try await $0.killJob(id: id).status })
             print(status == .cancelled
                   ? "job \(id) cancelled: it had not started"

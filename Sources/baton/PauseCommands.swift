@@ -5,12 +5,12 @@ import Foundation
 
 /// The scope `pause` and `resume` act on: a project, a component of it, or one configuration.
 struct ScopeOptions: ParsableArguments {
-    @Option(help: "The project to pause or resume (every component and configuration in it unless --component is given).") var project: String = "default"
+    @Option(help: "The project to pause or resume (every component and configuration in it unless --component is given; default: default; through the API: the token's project).") var project: String?
     @Option(help: "Only this component of the project (every configuration of it unless --config is given).") var component: String?
     @Option(help: "Only this configuration of --component.") var config: String?
 
     func scope() throws -> PauseScope {
-        do { return try PauseScope(projectId: project, componentId: component, configId: config) } catch let error as BatonError {
+        do { return try PauseScope(projectId: project ?? "default", componentId: component, configId: config) } catch let error as BatonError {
             throw ValidationError("\(error.field.map { "--\($0): " } ?? "")\(error.message)")
         }
     }
@@ -27,10 +27,17 @@ struct PauseCommand: AsyncParsableCommand {
     @OptionGroup var target: ScopeOptions
 
     func run() async throws {
-        let scope = try target.scope()
+        let asked = try target.scope()
         let by = "cli"
-        let (created, jobs) = try await client.run("baton.pause", direct: { store in try await store.pause(scope, by: by) },
-                                                   remote: { api in try await api.pause(scope) })
+        let project = target.project
+        let (created, jobs, scope) = try await client.run("baton.pause", direct: { store in
+            let (created, jobs) = try await store.pause(asked, by: by)
+            return (created, jobs, asked)
+        }, remote: { api in
+            let scope = try await api.tokenScope(asked, requested: project)
+            let (created, jobs) = try await api.pause(scope)
+            return (created, jobs, scope)
+        })
         print("\(created ? "paused" : "already paused:") \(scope); \(jobs) queued job\(jobs == 1 ? "" : "s") now wait\(jobs == 1 ? "s" : "") (reason paused). 'baton resume\(Self.flags(scope))' lets them run.")
     }
 
@@ -48,9 +55,16 @@ struct ResumeCommand: AsyncParsableCommand {
     @OptionGroup var target: ScopeOptions
 
     func run() async throws {
-        let scope = try target.scope()
-        let (existed, jobs) = try await client.run("baton.pause", direct: { store in try await store.resume(scope) },
-                                                   remote: { api in try await api.resume(scope) })
+        let asked = try target.scope()
+        let project = target.project
+        let (existed, jobs, scope) = try await client.run("baton.pause", direct: { store in
+            let (existed, jobs) = try await store.resume(asked)
+            return (existed, jobs, asked)
+        }, remote: { api in
+            let scope = try await api.tokenScope(asked, requested: project)
+            let (existed, jobs) = try await api.resume(scope)
+            return (existed, jobs, scope)
+        })
         guard existed else {
             throw exitReporting(BatonError(.notFound, "\(scope) is not paused: 'baton pauses list' shows the pauses (a resume lifts exactly the scope that was paused)", field: scope.configId != nil ? "config" : scope.componentId != nil ? "component" : "project"))
         }
@@ -70,7 +84,10 @@ struct PausesCommand: AsyncParsableCommand {
         func run() async throws {
             let project = self.project
             let pauses = try await client.run("baton.pause", direct: { store in try await store.pauses(projectId: project) },
-                                              remote: { api in try await api.pauses() })
+                                              remote: { api in
+                try await api.checkProject(project)
+                return try await api.pauses()
+            })
             if json { printJSON(.array(pauses.map(\.json))); return }
             guard !pauses.isEmpty else { print("nothing is paused"); return }
             printTable(["PROJECT", "COMPONENT", "CONFIG", "PAUSED", "BY", "WAITING JOBS"], pauses.map { pause in
@@ -91,10 +108,40 @@ extension Pause {
 }
 
 extension APIClient {
-    // The pause operations come with the API's pause endpoints; until then these say so.
-    func pause(_ scope: PauseScope) async throws -> (created: Bool, jobs: Int) { throw Self.notOffered("pause") }
-    func resume(_ scope: PauseScope) async throws -> (existed: Bool, jobs: Int) { throw Self.notOffered("resume") }
-    func pauses() async throws -> [Pause] { throw Self.notOffered("list pauses") }
+    /// The scope in the token's project (a remote command acts in it; another --project is refused).
+    func tokenScope(_ scope: PauseScope, requested: String?) async throws -> PauseScope {
+        try await checkProject(requested)
+        return try PauseScope(projectId: try await project(), componentId: scope.componentId, configId: scope.configId)
+    }
+
+    /// `PUT /v1/pauses`.
+    func pause(_ scope: PauseScope) async throws -> (created: Bool, jobs: Int) {
+        var body: [String: JSONValue] = [:]
+        if let component = scope.componentId { body["component"] = .string(component) }
+        if let config = scope.configId { body["config"] = .string(config) }
+        let answer = try await call(.PUT, "/v1/pauses", body: .object(body))
+        return (answer["created"] == true, Int(answer["jobsHeld"]?.numberValue ?? 0))
+    }
+
+    /// `DELETE /v1/pauses?component=C&config=K`; not paused: (false, 0).
+    func resume(_ scope: PauseScope) async throws -> (existed: Bool, jobs: Int) {
+        guard let answer = try await optional({ try await call(.DELETE, "/v1/pauses", query: [("component", scope.componentId), ("config", scope.configId)]) }) else {
+            return (false, 0)
+        }
+        return (true, Int(answer["jobsReleased"]?.numberValue ?? 0))
+    }
+
+    /// `GET /v1/pauses`.
+    func pauses() async throws -> [Pause] {
+        try (try await call(.GET, "/v1/pauses").arrayValue ?? []).map { row in
+            guard let id = row["id"]?.stringValue.flatMap({ Int64($0) }), let project = row["project"]?.stringValue,
+                  let time = row["pausedTime"]?.stringValue.flatMap(Job.parseTime) else {
+                throw BatonError(.unavailable, "the API answered GET /v1/pauses with a pause the CLI cannot read: \(row.jsonText)")
+            }
+            return Pause(id: id, scope: try PauseScope(projectId: project, componentId: row["component"]?.stringValue, configId: row["config"]?.stringValue),
+                         pausedTime: time, pausedBy: row["pausedBy"]?.stringValue ?? "", waitingJobs: Int(row["waitingJobs"]?.numberValue ?? 0))
+        }
+    }
 }
 
 /// Columns padded to their widest cell, two spaces apart.

@@ -273,11 +273,6 @@ extension APIClient {
             throw BatonError(.invalidInput, "this token acts for project '\(project)', not '\(requested)': drop --project or use a token of '\(requested)'", field: "project")
         }
     }
-
-    /// The operation the API does not offer (yet): say so, and how to do it directly.
-    static func notOffered(_ what: String) -> BatonError {
-        BatonError(.invalidInput, "the API has no operation to \(what) yet: run this command with DATABASE_URL (the operator's access) instead of --api-url", field: "api-url")
-    }
 }
 
 /// Polls the API until the job is final (100 ms rising to 1 s).

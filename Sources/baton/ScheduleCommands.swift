@@ -6,7 +6,7 @@ import Foundation
 
 struct SchedulesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "schedules", abstract: "Schedules: orchestrations run at the times of a UTC cron expression.",
-                                                    subcommands: [List.self, Enable.self, Disable.self])
+                                                    subcommands: [List.self, Enable.self, Disable.self, Run.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Schedules with their next fire time (UTC; --local adds this machine's time zone).")
@@ -65,9 +65,38 @@ struct SchedulesCommand: AsyncParsableCommand {
         @Option(help: "Project of the schedule (default: default; through the API: the token's project).") var project: String?
         func run() async throws { try await SchedulesCommand.setEnabled(false, id: id, project: project, client: client) }
     }
+
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run a schedule's orchestration now (all its enabled tasks), whatever its cron says (as POST /v1/schedules/{id}/run).")
+        @OptionGroup var client: ClientOptions
+        @Argument(help: "Schedule id.") var id: String
+        @Option(help: "Project of the schedule (default: default; through the API: the token's project).") var project: String?
+
+        func run() async throws {
+            let (id, project) = (self.id, self.project)
+            let job = try await client.run("baton.cli", direct: { store in
+                let projectId = project ?? "default"
+                guard let row = try await store.schedules(projectId: projectId).first(where: { $0.id == id }) else {
+                    throw BatonError(.notFound, "no schedule '\(id)' in project '\(projectId)': 'baton schedules list' shows them", field: "id")
+                }
+                return try await Orchestrations.run(store: store, projectId: projectId, id: row.orchestrationId, only: [], exclude: [])
+            }, remote: { api in
+                try await api.checkProject(project)
+                return try await api.runSchedule(id)
+            })
+            print("created run \(job.id) of orchestration \(job.configId) (schedule \(id)); 'baton jobs watch \(job.id)' follows it")
+        }
+    }
 }
 
 extension APIClient {
-    // Comes with the API's schedule endpoints; until then it says so.
-    func setScheduleEnabled(_ id: String, _ enabled: Bool) async throws { throw Self.notOffered(enabled ? "enable a schedule" : "disable a schedule") }
+    /// `POST /v1/schedules/{id}/enable` or `/disable`.
+    func setScheduleEnabled(_ id: String, _ enabled: Bool) async throws {
+        _ = try await call(.POST, "/v1/schedules/\(Self.segment(id))/\(enabled ? "enable" : "disable")")
+    }
+
+    /// `POST /v1/schedules/{id}/run`: the new run.
+    func runSchedule(_ id: String) async throws -> Job {
+        try Job(json: try await call(.POST, "/v1/schedules/\(Self.segment(id))/run"))
+    }
 }

@@ -32,6 +32,45 @@ struct PauseTests {
         try await store.jobs(JobFilter(ids: ids, limit: ids.count)).sorted { $0.id < $1.id }
     }
 
+    @Test("jobs kill by filter (direct): 50 waiting jobs of a configuration, in two calls of --limit; a waiting job of another component untouched; jobs retry by filter")
+    func bulkKillByFilter() async throws {
+        let url = try await TestPostgres.shared.makeDatabase("bulkkill", applying: Self.catalog)
+        _ = try baton(["pause", "--component", "sleeper", "--config", "a"], url)
+        _ = try baton(["pause", "--component", "quick"], url)
+        try await Store.withStore(url: url, logger: logger) { store in
+            let held = try await store.createJobs(componentId: "sleeper", configId: "a", count: 50).map(\.id)
+            let other = try await store.createJobs(componentId: "quick", configId: "c").map(\.id)
+            #expect(try await jobs(store, held + other).allSatisfy { $0.status == .waiting && $0.waitingReason == .paused })
+
+            // Bad input: no filter, an id and a filter, a limit beyond the API's, no --yes without a terminal.
+            let none = try BatonProcess.run(["jobs", "kill", "--yes"], databaseURL: url)
+            #expect(none.status == 64 && none.output.contains("at least one filter (--status, --component"), "\(none.output)")
+            let both = try BatonProcess.run(["jobs", "kill", String(held[0]), "--status", "waiting"], databaseURL: url)
+            #expect(both.status == 64 && both.output.contains("give a job id or filter flags"), "\(both.output)")
+            let limit = try BatonProcess.run(["jobs", "kill", "--status", "waiting", "--limit", "10001", "--yes"], databaseURL: url)
+            #expect(limit.status == 64 && limit.output.contains("--limit must be from 1 to 10000"), "\(limit.output)")
+            let unasked = try BatonProcess.run(["jobs", "kill", "--status", "waiting", "--component", "sleeper"], databaseURL: url)
+            #expect(unasked.status == 64 && unasked.output.contains("--yes is needed"), "\(unasked.output)")
+            let badStatus = try BatonProcess.run(["jobs", "kill", "--status", "stuck", "--yes"], databaseURL: url)
+            #expect(badStatus.status == 64 && badStatus.output.contains("--status: unknown status 'stuck'"), "\(badStatus.output)")
+            #expect(try await jobs(store, held + other).allSatisfy { $0.status == .waiting }, "refused commands killed nothing")
+
+            let first = try baton(["jobs", "kill", "--status", "waiting", "--component", "sleeper", "--config", "a", "--limit", "20", "--yes"], url)
+            #expect(first.contains("killed 20 jobs (20 cancelled, 0 terminating); 30 matching jobs remain"), "\(first)")
+            let second = try baton(["jobs", "kill", "--status", "waiting", "--component", "sleeper", "--config", "a", "--yes"], url)
+            #expect(second.contains("killed 30 jobs (30 cancelled, 0 terminating); 0 matching jobs remain"), "\(second)")
+            let after = try await jobs(store, held)
+            #expect(after.allSatisfy { $0.status == .cancelled }, "\(Set(after.map(\.status.rawValue)))")
+            #expect(try await jobs(store, other).first?.status == .waiting, "the quick job matches no filter and still waits")
+
+            let retried = try baton(["jobs", "retry", "--status", "cancelled", "--component", "sleeper", "--limit", "5"], url)
+            #expect(retried.contains("retried 5 jobs; 45 matching jobs not retried yet"), "\(retried)")
+            #expect(retried.contains("job \(held[0]) -> retry job"), "oldest first: \(retried)")
+            let noFilter = try BatonProcess.run(["jobs", "retry"], databaseURL: url)
+            #expect(noFilter.status == 64 && noFilter.output.contains("give a job id, or at least one filter"), "\(noFilter.output)")
+        }
+    }
+
     @Test("a paused configuration's jobs wait with reason paused while others run; resume runs them oldest first, one at a time")
     func configuration() async throws {
         let url = try await TestPostgres.shared.makeDatabase("pausecfg", applying: Self.catalog)

@@ -67,6 +67,55 @@ struct RemoteCLITests {
         #expect(runs.count == 1 && runs.first?["initializedBy"] == "api" && runs.first?["status"] == "warning")
     }
 
+    @Test("through the API: pause a configuration, see its jobs held, bulk-kill them by filter, resume; a schedule disabled, enabled and run now")
+    func operations() async throws {
+        let fleet = try await Fleet("remoteops")
+        func ok(_ arguments: [String], _ expected: String) throws -> String {
+            let result = try fleet.cli(arguments)
+            #expect(result.status == 0, "baton \(arguments.joined(separator: " ")) exited \(result.status): \(result.output)")
+            #expect(result.output.contains(expected), "baton \(arguments.joined(separator: " ")) printed: \(result.output)")
+            return result.output
+        }
+        _ = try ok(["apply", "-f", "examples/nightly.yaml"], "applied")
+        _ = try ok(["pause", "--component", "extract", "--config", "orders"], "paused configuration default/extract/orders; 0 queued jobs")
+        let again = try fleet.cli(["pause", "--project", "other", "--component", "extract"])
+        #expect(again.status == 2 && again.output.contains("this token acts for project 'default', not 'other'"), "\(again.output)")
+        var ids: [Int64] = []
+        for _ in 0..<3 {
+            let created = try ok(["jobs", "create", "--component", "extract", "--config", "orders", "--json"], "waiting")
+            ids.append(try #require(JSONValue.parse(created)["id"]?.stringValue.flatMap { Int64($0) }))
+        }
+        let listed = try JSONValue.parse(try ok(["pauses", "list", "--json"], "orders")).arrayValue ?? []
+        #expect(listed.count == 1 && listed.first?["config"] == "orders" && listed.first?["waitingJobs"] == 3, "\(listed)")
+
+        let refused = try fleet.cli(["jobs", "kill", "--yes"])
+        #expect(refused.status == 64 && refused.output.contains("at least one filter (--status"), "\(refused.output)")
+        _ = try ok(["jobs", "kill", "--status", "waiting", "--config", "orders", "--limit", "2", "--yes"], "killed 2 jobs (2 cancelled, 0 terminating); 1 matching job remains")
+        _ = try ok(["jobs", "kill", "--status", "waiting", "--config", "orders", "--yes"], "killed 1 job (1 cancelled, 0 terminating); 0 matching jobs remain")
+        for id in ids { _ = try ok(["jobs", "show", String(id)], "cancelled") }
+        let forbidden = try fleet.cli(["jobs", "kill", "--status", "waiting", "--yes"], token: fleet.read)
+        #expect(forbidden.status == 1 && forbidden.output.contains("the token may not POST /v1/jobs/kill"), "\(forbidden.output)")
+
+        _ = try ok(["resume", "--component", "extract", "--config", "orders"], "resumed configuration default/extract/orders; 0 jobs queued again")
+        let notPaused = try fleet.cli(["resume", "--component", "extract", "--config", "orders"])
+        #expect(notPaused.status != 0 && notPaused.output.contains("is not paused"), "\(notPaused.output)")
+        _ = try ok(["pauses", "list"], "nothing is paused")
+
+        let retried = try ok(["jobs", "retry", "--status", "cancelled", "--config", "orders", "--limit", "1"], "retried 1 job; 2 matching jobs not retried yet")
+        #expect(retried.contains("job \(ids[0]) -> retry job"), "\(retried)")
+
+        // Schedules are applied with the database (the API does not store them); the rest goes through the API.
+        let applied = try BatonProcess.run(["apply", "-f", try Self.file("- {kind: schedule, id: daily, orchestration: nightly, cron: \"30 2 * * *\"}\n")], databaseURL: fleet.url)
+        #expect(applied.status == 0, "\(applied.output)")
+        let schedule = "daily"
+        _ = try ok(["schedules", "disable", schedule], "disabled schedule \(schedule)")
+        #expect(try ok(["schedules", "list"], schedule).contains("  no  "))
+        _ = try ok(["schedules", "enable", schedule], "enabled schedule \(schedule)")
+        let run = try ok(["schedules", "run", schedule], "created run")
+        let runId = try #require(run.split(separator: " ").dropFirst(2).first.flatMap { Int64($0) }, "\(run)")
+        _ = try ok(["jobs", "show", String(runId)], "nightly")
+    }
+
     @Test("errors say what to do: 401 names the token, 403 the scope needed, an unreachable API says so, another project is refused")
     func errors() async throws {
         let fleet = try await Fleet("remoteerrors")
