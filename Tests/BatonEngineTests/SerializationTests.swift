@@ -60,7 +60,7 @@ struct ProjectLimitTests {
         let url = try await TestPostgres.shared.makeDatabase("limit", applying: """
                 - {kind: project, id: small, maxParallelJobs: 2}
                 - {kind: component, project: small, id: slow, executor: {type: sleep}}
-                \((1...10).map { "- {kind: configuration, project: small, component: slow, id: c\($0), parameters: {seconds: 0.4}}" }.joined(separator: "\n"))
+                \((1...10).map { "- {kind: configuration, project: small, component: slow, id: c\($0), parameters: {seconds: 1.5}}" }.joined(separator: "\n"))
                 """)
         try await Store.withStore(url: url, logger: logger) { store in
             var ids: [Int64] = []
@@ -68,6 +68,9 @@ struct ProjectLimitTests {
             let workers = try BatonProcess.workers(2, databaseURL: url, arguments: ["--concurrency", "8"])
             defer { for worker in workers { worker.stop() } }
 
+            // Jobs of 1.5 s (five pairs: 7.5 s): long enough that the samples see them running and
+            // waiting even when the test process shares 2 cores with the rest of the suite (with
+            // 0.4 s jobs a loaded CI run once saw none).
             var peak = 0, sawProjectLimit = false, samples = 0
             try await waitUntil(timeout: 60, interval: .milliseconds(20), "10 jobs to finish") {
                 let jobs = try await store.jobs(JobFilter(projectId: "small", limit: 100))
