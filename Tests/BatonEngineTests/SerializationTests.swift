@@ -63,6 +63,17 @@ struct ProjectLimitTests {
                 \((1...10).map { "- {kind: configuration, project: small, component: slow, id: c\($0), parameters: {seconds: 1.5}}" }.joined(separator: "\n"))
                 """)
         try await Store.withStore(url: url, logger: logger) { store in
+            // Every status change of a job, as it commits: what the claim did is kept even when
+            // the samples below miss it (a test process starved of its 2 cores for seconds).
+            for try await _ in try await store.client.query(
+                "CREATE TABLE test_job_changes (job_id bigint, status text, waiting_reason text, at timestamptz DEFAULT clock_timestamp())", logger: logger) {}
+            for try await _ in try await store.client.query("""
+                CREATE FUNCTION test_job_changes() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN INSERT INTO test_job_changes (job_id, status, waiting_reason) VALUES (NEW.id, NEW.status::text, NEW.waiting_reason); RETURN NEW; END $$
+                """, logger: logger) {}
+            for try await _ in try await store.client.query(
+                "CREATE TRIGGER test_job_changes AFTER INSERT OR UPDATE OF status, waiting_reason ON jobs FOR EACH ROW EXECUTE FUNCTION test_job_changes()",
+                logger: logger) {}
             var ids: [Int64] = []
             for i in 1...10 { ids += try await store.createJobs(projectId: "small", componentId: "slow", configId: "c\(i)").map(\.id) }
             let workers = try BatonProcess.workers(2, databaseURL: url, arguments: ["--concurrency", "8"])
@@ -81,8 +92,14 @@ struct ProjectLimitTests {
             }
             let jobs = try await store.jobs(JobFilter(ids: ids))
             #expect(jobs.allSatisfy { $0.status == .success })
-            #expect(peak == 2, "peak processing \(peak) over \(samples) samples")
-            #expect(sawProjectLimit)
+            // The samples may miss moments (see above); what they saw is never more than 2.
+            #expect(peak <= 2, "peak processing \(peak) over \(samples) samples")
+            var changedToProjectLimit = 0
+            for try await count in try await store.client.query(
+                "SELECT count(*)::int FROM test_job_changes WHERE status = 'waiting' AND waiting_reason = 'project-limit'", logger: logger).decode(Int.self) {
+                changedToProjectLimit = count
+            }
+            #expect(changedToProjectLimit > 0 || sawProjectLimit, "a job was held back with reason project-limit")
             // Measured from the recorded times too, not only from samples.
             #expect(peakConcurrency(jobs) == 2)
         }
