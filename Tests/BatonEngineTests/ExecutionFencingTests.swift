@@ -251,7 +251,9 @@ struct ExecutionFencingTests {
             let worker = try BatonProcess(["worker"], databaseURL: url)
             defer { worker.stop() }
             let job = try await store.createJobs(componentId: "daemon", configId: "c")[0]
-            try await waitUntil(timeout: 30, "the job and its daemon to run") { scratch.alive.count == 2 }
+            // Both started (their pids are written): on a loaded run the moment both are alive
+            // (the 3 s before the timeout) can pass between two looks of a starved test process.
+            try await waitUntil(timeout: 30, "the job and its daemon to run") { scratch.pids.count == 2 }
             // Timeout 3 s, then SIGTERM, SIGKILL after the 10 s grace at the latest.
             let (done, alive) = try await finalWithProcesses(store, job.id, scratch, timeout: 3 + 10 + 10)
             #expect(done.status == .error && done.result?["reason"] == "timeout")
