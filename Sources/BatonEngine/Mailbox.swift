@@ -18,9 +18,6 @@ final class Mailbox: @unchecked Sendable {
     /// How long a worker whose turn it is not waits before it looks at new jobs anyway.
     static let fallbackDelay = Duration.milliseconds(25)
     private let continuation: AsyncStream<Void>.Continuation
-    /// Whether something other than the fallback tick woke the mailbox since the last look:
-    /// a notification, an outcome, a kill, a shutdown (`takeNudge()`).
-    private let nudged = Mutex(false)
     /// Only the claim loop waits, one call at a time.
     private var iterator: AsyncStream<Void>.Iterator
 
@@ -33,31 +30,20 @@ final class Mailbox: @unchecked Sendable {
 
     func wake() { continuation.yield() }
 
-    /// A wake-up that is news (not the fallback tick).
-    private func nudge() {
-        nudged.withLock { $0 = true }
-        wake()
-    }
-
-    /// Whether anything but the fallback tick woke the mailbox since the last call.
-    func takeNudge() -> Bool {
-        nudged.withLock { was in defer { was = false }; return was }
-    }
-
     func post(_ outcome: JobOutcome) {
         state.withLock { $0.outcomes.append(outcome) }
-        nudge()
+        wake()
     }
 
     /// A job stopped by its fence: nothing is recorded for it.
     func abandon(_ key: JobKey) {
         state.withLock { $0.abandoned.append(key) }
-        nudge()
+        wake()
     }
 
     func requestShutdown() {
         state.withLock { $0.shutdown = true }
-        nudge()
+        wake()
     }
 
     /// Whether a graceful shutdown was asked for (what `take()` says, without taking anything).
@@ -80,12 +66,12 @@ final class Mailbox: @unchecked Sendable {
                !Mailbox.isFirstPick(position: position, ranks: count, firstJob: first, jobs: n) {
                 Task { [weak self] in
                     try? await Task.sleep(for: Mailbox.fallbackDelay)
-                    self?.nudge()
+                    self?.wake()
                 }
                 return
             }
         }
-        nudge()
+        wake()
     }
 
     /// Whether the worker at `position` among `ranks` workers claims at once when `jobs` new
@@ -104,7 +90,7 @@ final class Mailbox: @unchecked Sendable {
             if seq > 0 { state.answering = max(state.answering, seq) }
             if payload.hasPrefix("kill:") { state.checkKills = true }
         }
-        if payload.hasPrefix("kill:") { nudge() } else { notified(payload) }
+        if payload.hasPrefix("kill:") { wake() } else { notified(payload) }
     }
 
     /// Everything posted since the last call: outcomes, jobs abandoned by their fence, jobs to

@@ -11,9 +11,6 @@ import Synchronization
 /// One leased connection serves the claim loop: it claims, records outcomes in batches and
 /// heartbeats. A second connection LISTENs on `baton_jobs`; polling is only the fallback.
 public final class Worker: Service, Sendable {
-    /// With the wake-up relay connected, an idle worker claims on its own every this many
-    /// `pollInterval`s (10 s by default) instead of every one: the relay tells it of new jobs.
-    public static let relayedPollFactor = 5
     public struct Configuration: Sendable {
         /// Jobs run at once. Default 4.
         public var concurrency: Int = 4
@@ -135,12 +132,6 @@ public final class Worker: Service, Sendable {
         var answering = 0                // the relay's wake-up this turn answers
         let minTurn = max(1, configuration.claimBatch / 4)
         let heartbeatEvery = Duration.seconds(configuration.leaseSeconds / 4)
-        // With the wake-up relay connected, the relay says when there is work: a turn woken only
-        // by the fallback tick claims when this long has passed since the last claim (and
-        // heartbeats as always), so an idle fleet costs PostgreSQL its heartbeats and little more.
-        let relayedPollEvery = configuration.pollInterval * Worker.relayedPollFactor
-        var lastClaim = ContinuousClock.now
-        var nudgedSinceClaim = true
         let fenceAfter = Int64(configuration.leaseSeconds * JobControl.fenceFraction * 1000)
         let sink = EventBuffer(store: store, logger: logger)
         let workerId = configuration.workerId
@@ -179,13 +170,8 @@ public final class Worker: Service, Sendable {
                             if draining && ContinuousClock.now >= drainDeadline {
                                 for control in running.values { control.stop(.shutdown) }
                             }
-                            if mailbox.takeNudge() { nudgedSinceClaim = true }
                             let free = draining ? 0 : configuration.concurrency - running.count + pending.count
-                            var limit = min(free, configuration.claimBatch)
-                            if limit > 0 && !nudgedSinceClaim && pending.isEmpty && mailbox.relay?.isConnected == true
-                                && ContinuousClock.now - lastClaim < relayedPollEvery {
-                                limit = 0   // only the tick: the relay would have said if there were jobs
-                            }
+                            let limit = min(free, configuration.claimBatch)
                             // Fuller turns: with only a few slots free (outcomes trickling in, or
                             // another worker's NOTIFY), wait up to `gatherWindow` for more to free
                             // up, so one commit records and claims several jobs. Kills, shutdown
@@ -209,7 +195,6 @@ public final class Worker: Service, Sendable {
                                 let turnStarted = ContinuousClock.now
                                 let sent = Monotonic.nowMs()
                                 let (accepted, claimedJobs, unrecorded) = try await recordAndClaim(session, outcomes: pending, claimLimit: limit)
-                                if limit > 0 { lastClaim = .now; nudgedSinceClaim = false }
                                 if limit > 0 { claimDuration.record(duration: ContinuousClock.now - turnStarted) }
                                 if let trace = configuration.trace, limit > 0 {
                                     let elapsed = ContinuousClock.now - turnStarted

@@ -19,7 +19,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Most jobs claimed by one statement (default: as many as --concurrency, every free slot).") var batchSize: Int?
     @Option(help: "Lease of a running job in seconds, renewed every quarter of it; a job not renewed for two thirds of it stops itself.") var leaseSeconds: Double = 20
     @Option(help: "On SIGTERM, seconds running jobs get to finish before they are stopped.") var drainSeconds: Double = 30
-    @Option(help: "Fallback poll interval in seconds when no notification arrives (with --wakeups HOST:PORT and the relay connected, an idle worker looks for jobs on its own every 5 × this).") var pollSeconds: Double = 2
+    @Option(help: "Fallback poll interval in seconds when no notification arrives.") var pollSeconds: Double = 2
     @Option(help: "Worker id recorded on the jobs it runs (default host-pid).") var workerId: String?
     @Option(help: "Most database connections of this worker, all from one pool: the LISTEN connection and the claiming session hold one each, the rest carry heartbeats and job output (at least 3).") var maxConnections: Int = 4
     @OptionGroup var wakeups: WakeupOptions
