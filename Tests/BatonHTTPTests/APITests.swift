@@ -11,20 +11,24 @@ import Testing
 import Yams
 
 /// A `baton api` process on a free port, and a small client for it.
+/// Starts `baton api --port 0` with `arguments` and returns it with the address it listens on.
+func startAPI(databaseURL: String, arguments: [String] = [], environment: [String: String] = [:]) async throws -> (BatonProcess, String) {
+    let started = try BatonProcess(["api", "--port", "0"] + arguments, databaseURL: databaseURL, environment: environment)
+    var found: String?
+    try await waitUntil(timeout: 30, "baton api to listen") {
+        found = started.output.split(separator: "\n").first { $0.hasPrefix("listening on ") }.map { String($0.dropFirst(13)) }
+        return found != nil || !started.process.isRunning
+    }
+    guard let found else { throw BatonError(.environment, "baton api exited: \(started.output)") }
+    return (started, found)
+}
+
 final class LiveAPI: @unchecked Sendable {
     let process: BatonProcess
     let base: String
 
     init(databaseURL: String, environment: [String: String] = [:]) async throws {
-        let started = try BatonProcess(["api", "--port", "0"], databaseURL: databaseURL, environment: environment)
-        var found: String?
-        try await waitUntil(timeout: 30, "baton api to listen") {
-            found = started.output.split(separator: "\n").first { $0.hasPrefix("listening on ") }.map { String($0.dropFirst(13)) }
-            return found != nil || !started.process.isRunning
-        }
-        guard let found else { throw BatonError(.environment, "baton api exited: \(started.output)") }
-        process = started
-        base = found
+        (process, base) = try await startAPI(databaseURL: databaseURL, environment: environment)
     }
 
     deinit { process.stop() }

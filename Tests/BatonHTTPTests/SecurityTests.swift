@@ -18,15 +18,7 @@ final class SecuredAPI: @unchecked Sendable {
     let base: String
 
     init(databaseURL: String, arguments: [String] = [], environment: [String: String] = [:]) async throws {
-        let started = try BatonProcess(["api", "--port", "0"] + arguments, databaseURL: databaseURL, environment: environment)
-        var found: String?
-        try await waitUntil(timeout: 30, "baton api to listen") {
-            found = started.output.split(separator: "\n").first { $0.hasPrefix("listening on ") }.map { String($0.dropFirst(13)) }
-            return found != nil || !started.process.isRunning
-        }
-        guard let found else { throw BatonError(.environment, "baton api exited: \(started.output)") }
-        process = started
-        base = found
+        (process, base) = try await startAPI(databaseURL: databaseURL, arguments: arguments, environment: environment)
     }
 
     deinit { process.stop() }
